@@ -1,0 +1,108 @@
+"""The Bengio et al. 2003 MLP of makemore part 2: C[X] → view → tanh(· W1 + b1) → · W2 + b2 → logits.
+
+Parameters are a plain dict of tensors named as in the lecture (C, W1, b1, W2, b2). `forward` is the readable
+reference every faster path is tested against.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .errors import ConfigError
+
+PARAM_NAMES = ("C", "W1", "b1", "W2", "b2")
+LECTURE_SEED = 2147483647  # the notebook's torch.Generator().manual_seed(2147483647)
+INITS = ("lecture", "scaled")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    block_size: int = 3     # characters of context fed to the model
+    emb_dim: int = 10       # size of each character's embedding row in C
+    hidden: int = 200       # tanh units in the hidden layer
+    vocab_size: int = 27    # characters including '.' (index 0)
+    init: str = "lecture"   # "lecture": the notebook's plain randn draws; "scaled": part 3's Kaiming-style fixes
+
+    def __post_init__(self):
+        for name, lo, hi in (("block_size", 1, 64), ("emb_dim", 1, 256), ("hidden", 1, 4096), ("vocab_size", 2, 256)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ConfigError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}")
+        if self.init not in INITS:
+            raise ConfigError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalars in C, W1, b1, W2, b2 (11,897 for the lecture's 27/3/10/200)."""
+        V, E, H, T = self.vocab_size, self.emb_dim, self.hidden, self.block_size
+        return V * E + T * E * H + H + H * V + V
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    V, E, H, T = cfg.vocab_size, cfg.emb_dim, cfg.hidden, cfg.block_size
+    return {"C": (V, E), "W1": (T * E, H), "b1": (H,), "W2": (H, V), "b2": (V,)}
+
+
+def init_params(cfg: ModelConfig, seed: int = LECTURE_SEED, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Draw C, W1, b1, W2, b2 in the notebook's order from torch.Generator().manual_seed(seed).
+
+    "lecture" is exactly `torch.randn(shape, generator=g)` for each; "scaled" multiplies those same draws by
+    part 3's factors: W1 by (5/3)/sqrt(fan_in), b1 by 0.01, W2 by 0.01, b2 by 0.
+    """
+    g = torch.Generator().manual_seed(seed)
+    p = {name: torch.randn(shape, generator=g) for name, shape in param_shapes(cfg).items()}
+    if cfg.init == "scaled":
+        fan_in = cfg.block_size * cfg.emb_dim
+        p["W1"] *= (5 / 3) / math.sqrt(fan_in)
+        p["b1"] *= 0.01
+        p["W2"] *= 0.01
+        p["b2"] *= 0.0
+    return {k: v.to(device) for k, v in p.items()}
+
+
+def hidden_layer(params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
+    """h = tanh(C[X].view(N, -1) @ W1 + b1), the activations the app shows for tanh saturation."""
+    emb = params["C"][X]
+    return torch.tanh(emb.view(emb.shape[0], -1) @ params["W1"] + params["b1"])
+
+
+def forward(params: dict[str, torch.Tensor], X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (logits, h) for a batch of contexts X (N, block_size)."""
+    h = hidden_layer(params, X)
+    return h @ params["W2"] + params["b2"], h
+
+
+def loss_fn(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the next character, with F.cross_entropy as in the lecture."""
+    logits, _ = forward(params, X)
+    return F.cross_entropy(logits, Y)
+
+
+def manual_loss(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """The lecture's first version: counts = logits.exp(); prob = counts / counts.sum(1); -prob[range, Y].log().mean()."""
+    logits, _ = forward(params, X)
+    counts = logits.exp()
+    prob = counts / counts.sum(1, keepdims=True)
+    return -prob[torch.arange(len(Y)), Y].log().mean()
+
+
+@torch.inference_mode()
+def evaluate(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, chunk: int = 8192) -> float:
+    """Mean cross-entropy over a whole split, in chunks so memory stays small; nan for an empty split."""
+    if len(Y) == 0:
+        return float("nan")
+    device = params["C"].device
+    total = 0.0
+    for i in range(0, len(Y), chunk):
+        xb, yb = X[i : i + chunk].to(device), Y[i : i + chunk].to(device)
+        emb = params["C"][xb].view(len(yb), -1)
+        h = torch.addmm(params["b1"], emb, params["W1"]).tanh_()
+        logits = torch.addmm(params["b2"], h, params["W2"])
+        total += F.cross_entropy(logits, yb, reduction="sum").item()
+    return total / len(Y)
