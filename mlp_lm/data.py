@@ -64,6 +64,7 @@ def parse_words(text: str) -> list[str]:
             raise DataError(f"the file has more than {MAX_WORDS:,} names, the limit")
     if not words:
         raise DataError("no names found: the file is empty or has only blank lines")
+    Vocab.from_words(words)  # refuse a vocabulary too large to learn now, not at training time
     return words
 
 

@@ -1,0 +1,296 @@
+"""The trainer: runs an engine in chunks of steps, synchronously or in a daemon thread, and publishes snapshots.
+
+    t = Trainer(dataset, model_cfg, train_cfg)
+    t.run()                                   # blocking, in this thread
+    t.start(); t.pause(); t.step(100); t.resume(); t.set_lr(0.05); t.stop()   # background thread
+    s = t.snapshot()                          # an immutable Snapshot, safe to read from any thread
+
+The seam between threads is `snapshot()`: after every chunk (≈ 50 ms) the training thread builds a new frozen
+Snapshot (plain floats, read-only arrays, copied parameters) and swaps it in with one assignment; readers never see
+tensors that are being trained and never block training. Callbacks (minGPT style) run in the training thread.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .data import Dataset
+from .errors import ConfigError
+from .history import LossHistory
+from .model import ModelConfig, evaluate, init_params
+from .reference import ReferenceEngine
+from .schedule import lr_schedule
+
+STATUSES = ("idle", "running", "paused", "finished", "stopped", "diverged", "error")
+DIVERGE_FACTOR = 10.0  # a loss above 10× the run's first loss (or non-finite) ends the run as "diverged"
+CHUNK_SECONDS = 0.05   # target wall time of one chunk: sets snapshot rate and how fast pause/stop take effect
+
+
+@dataclass(frozen=True)
+class Eval:
+    step: int
+    train: float  # mean loss on a fixed subsample of the training split
+    dev: float    # mean loss on the whole dev split
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    status: str                       # one of STATUSES
+    step: int                         # optimisation steps done
+    steps: int                        # steps in the run
+    lr: float                         # learning rate of the next step
+    loss_steps: np.ndarray            # x of the per-step loss history (bounded; see history.py)
+    losses: np.ndarray                # training-minibatch loss at those steps
+    evals: tuple[Eval, ...]           # periodic train/dev evaluations
+    steps_per_s: float                # recent training speed
+    elapsed: float                    # seconds spent training (pauses excluded)
+    message: str                      # why a run diverged or failed; empty otherwise
+    params: dict[str, torch.Tensor]   # CPU copies of C, W1, b1, W2, b2 at `step`
+    model_config: ModelConfig
+    train_config: TrainConfig         # as in force now (the learning rate may have changed live)
+    version: int = 0                  # increases with every published snapshot
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "stopped", "diverged", "error")
+
+    @property
+    def last_loss(self) -> float:
+        return float(self.losses[-1]) if len(self.losses) else float("nan")
+
+    @property
+    def last_eval(self) -> Eval | None:
+        return self.evals[-1] if self.evals else None
+
+
+def resolve_device(device: str) -> torch.device:
+    """The asked-for device, or a ConfigError saying it is not present."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu'")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' was asked for but Apple's MPS is not available; use 'cpu'")
+    return torch.device(device)
+
+
+def make_engine(params, Xtr, Ytr, cfg: TrainConfig):
+    """The fast fused CPU kernel when it applies ("auto" on CPU), the autograd reference otherwise."""
+    if cfg.engine == "reference" or (cfg.engine == "auto" and cfg.device != "cpu"):
+        return ReferenceEngine(params, Xtr, Ytr, cfg)
+    if cfg.device != "cpu":
+        raise ConfigError("the fast engine runs on the CPU only; use engine 'reference' on an accelerator")
+    from .fast import FastEngine
+
+    return FastEngine(params, Xtr, Ytr, cfg)
+
+
+class Trainer:
+    def __init__(self, dataset: Dataset, model_cfg: ModelConfig, train_cfg: TrainConfig,
+                 params: dict[str, torch.Tensor] | None = None):
+        if model_cfg.vocab_size != len(dataset.vocab):
+            raise ConfigError(f"the model's vocab_size is {model_cfg.vocab_size} but the data has {len(dataset.vocab)} characters")
+        if model_cfg.block_size != dataset.block_size:
+            raise ConfigError(f"the model's block_size is {model_cfg.block_size} but the data was built for {dataset.block_size}")
+        resolve_device(train_cfg.device)
+        self.dataset, self.model_cfg, self.cfg = dataset, model_cfg, train_cfg
+        self.params0 = {k: v.detach().cpu().clone() for k, v in (params or init_params(model_cfg, train_cfg.seed)).items()}
+        self.callbacks: dict[str, list[Callable[[Snapshot], None]]] = {"on_chunk": [], "on_eval": [], "on_end": []}
+        self._cond = threading.Condition()
+        self._paused = False          # the thread waits while True
+        self._budget: int | None = None  # steps left before pausing again (step(n)); None = no limit
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._engine = None
+        self._history = LossHistory()
+        self._evals: list[Eval] = []
+        self._step, self._elapsed, self._sps, self._version = 0, 0.0, 0.0, 0
+        self._loss0: float | None = None  # the run's first loss, the yardstick for divergence
+        self._snapshot = self._make_snapshot("idle", "", self.params0)
+
+    # ---- reading ---------------------------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The latest published state; an immutable object, safe to read from any thread."""
+        return self._snapshot
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def add_callback(self, event: str, fn: Callable[[Snapshot], None]) -> None:
+        """Call fn(snapshot) in the training thread on "on_chunk", "on_eval" or "on_end"."""
+        self.callbacks[event].append(fn)
+
+    # ---- control ---------------------------------------------------------------------------------------------------
+    def run(self) -> Snapshot:
+        """Train in the calling thread until the run ends; returns the final snapshot."""
+        if self._snapshot.status != "idle":
+            raise RuntimeError("this trainer has already run; make a new Trainer to train again")
+        self._loop()
+        return self._snapshot
+
+    def start(self, paused: bool = False, budget: int | None = None) -> None:
+        """Start training in a daemon thread (no-op if it already started)."""
+        with self._cond:
+            if self._thread is not None:
+                return
+            self._paused, self._budget = paused, budget
+            self._thread = threading.Thread(target=self._loop, name="mlp_lm-trainer", daemon=True)
+            self._thread.start()
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused, self._budget = False, None
+            self._cond.notify_all()
+        if self._thread is None:
+            self.start()
+
+    def step(self, n: int = 1) -> None:
+        """Run n more steps, then pause (starts the thread paused if needed)."""
+        n = max(int(n), 1)
+        if self._thread is None:
+            self.start(budget=n)
+            return
+        with self._cond:
+            self._paused, self._budget = False, n
+            self._cond.notify_all()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to end, and wait for it (at most `timeout` s; a chunk lasts ≈ 50 ms)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        elif self._thread is None and self._snapshot.status == "idle":
+            self._publish("stopped", "")
+
+    def set_lr(self, lr: float, lr2: float | None = None) -> None:
+        """Change the learning rate (and the lecture's decayed lr2) from the next step on."""
+        with self._cond:
+            self.cfg = self.cfg.replace(lr=float(lr), lr2=float(self.cfg.lr2 if lr2 is None else lr2))
+            s = self._snapshot
+            if not s.status == "running":  # show it at once; a running thread shows it with its next chunk
+                self._snapshot = self._make_snapshot(s.status, s.message, s.params)
+
+    def wait(self, timeout: float | None = None) -> Snapshot:
+        """Block until the thread ends (or timeout); returns the latest snapshot."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._snapshot
+
+    # ---- the training thread ---------------------------------------------------------------------------------------
+    def _lr_at(self, start: int, n: int) -> np.ndarray:
+        c = self.cfg
+        return lr_schedule(c.schedule, c.lr, c.lr2, c.decay_at, c.steps, np.arange(start, start + n))
+
+    def _make_snapshot(self, status: str, message: str, params) -> Snapshot:
+        steps, losses = self._history.arrays()
+        self._version += 1
+        lr = float(self._lr_at(min(self._step, max(self.cfg.steps - 1, 0)), 1)[0])
+        return Snapshot(status, self._step, self.cfg.steps, lr, steps, losses, tuple(self._evals), self._sps,
+                        self._elapsed, message, params, self.model_cfg, self.cfg, self._version)
+
+    def _publish(self, status: str, message: str = "", event: str = "on_chunk") -> None:
+        params = self._engine.params() if self._engine is not None else self._snapshot.params
+        self._snapshot = self._make_snapshot(status, message, params)
+        for fn in self.callbacks[event]:
+            fn(self._snapshot)
+
+    def _evaluate(self, params) -> None:
+        ds = self.dataset
+        rows = self._train_rows
+        self._evals.append(Eval(self._step, evaluate(params, ds.Xtr[rows], ds.Ytr[rows]), evaluate(params, ds.Xdev, ds.Ydev)))
+
+    def _first_bad(self, losses: np.ndarray) -> int:
+        """Index of the first loss that is non-finite or above DIVERGE_FACTOR × the run's first loss; len if none."""
+        limit = DIVERGE_FACTOR * self._loss0 if self._loss0 is not None else np.inf
+        bad = np.flatnonzero(~(losses <= limit))
+        return int(bad[0]) if len(bad) else len(losses)
+
+    def _wait_if_paused(self) -> bool:
+        """Block while paused; returns False when asked to stop."""
+        with self._cond:
+            if self._paused and not self._stop:
+                self._publish("paused")
+            while self._paused and not self._stop:
+                self._cond.wait()
+            return not self._stop
+
+    def _loop(self) -> None:
+        try:
+            self._train()
+        except Exception as e:  # surfaced to readers as status "error"; the last good parameters stay in the snapshot
+            self._snapshot = self._make_snapshot("error", f"{type(e).__name__}: {e}", self._snapshot.params)
+            for fn in self.callbacks["on_end"]:
+                fn(self._snapshot)
+
+    def _train(self) -> None:
+        cfg, ds = self.cfg, self.dataset
+        torch.set_num_threads(cfg.threads)
+        device = resolve_device(cfg.device)
+        g = torch.Generator().manual_seed(cfg.seed + 1)  # minibatch stream (the init used `seed`)
+        n_tr = len(ds.Ytr)
+        self._train_rows = torch.randperm(n_tr, generator=torch.Generator().manual_seed(cfg.seed + 2))[: cfg.eval_train_rows]
+        self._engine = make_engine(self.params0, ds.Xtr, ds.Ytr, cfg)
+        self._publish("running" if not self._paused else "paused")
+        chunk, total = 16, cfg.steps
+        while self._step < total:
+            if not self._wait_if_paused():
+                break
+            with self._cond:
+                n = min(chunk, total - self._step)
+                if self._budget is not None:
+                    n = min(n, self._budget)
+                if cfg.eval_interval:
+                    n = min(n, cfg.eval_interval - self._step % cfg.eval_interval)
+                lrs = self._lr_at(self._step, n)
+            idx = torch.randint(0, n_tr, (n, cfg.batch_size), generator=g)
+            state = self._engine.state()
+            t0 = time.perf_counter()
+            losses = self._engine.run(idx, lrs)
+            dt = time.perf_counter() - t0
+            if self._loss0 is None and len(losses):
+                self._loss0 = float(losses[0])
+            k = self._first_bad(losses)  # losses[k] (if any) came from bad parameters
+            keep = max(k - 1, 0)          # roll back to the parameters that gave losses[k - 1]
+            if k == n and not all(bool(torch.isfinite(v).all()) for v in self._engine.params().values()):
+                k, keep = n - 1, n - 1     # the chunk's last update made a parameter non-finite
+            if k < n:
+                self._engine.load_state(state)
+                self._engine.run(idx[:keep], lrs[:keep])
+                self._history.extend(self._step, losses[:keep])
+                self._step += keep
+                self._publish("diverged", f"diverged: the loss blew up (non-finite or over {DIVERGE_FACTOR:g}× its start) at learning rate "
+                              f"{lrs[keep]:.3g}; kept the parameters of step {self._step:,}, the last good one. "
+                              "Lower the learning rate and start again.", "on_end")
+                return
+            self._step += n
+            self._elapsed += dt
+            self._sps = n / dt if self._sps == 0 else 0.7 * self._sps + 0.3 * n / max(dt, 1e-9)
+            chunk = int(np.clip(self._sps * CHUNK_SECONDS, 8, 20_000))
+            self._history.extend(self._step - n, losses)
+            with self._cond:
+                if self._budget is not None:
+                    self._budget -= n
+                    if self._budget <= 0:
+                        self._paused, self._budget = True, None
+            if cfg.eval_interval and self._step % cfg.eval_interval == 0 and self._step < total:
+                self._evaluate(self._engine.params())
+                self._publish("running", event="on_eval")
+            else:
+                self._publish("running")
+        if self._step >= total:
+            self._evaluate(self._engine.params())
+            self._publish("finished", event="on_end")
+        else:
+            self._publish("stopped", event="on_end")
