@@ -150,8 +150,13 @@ def cmd_score(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line on stderr, exit 2 (argparse would also print the usage)
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m mlp_lm", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="python -m mlp_lm", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a model and write a checkpoint")
     _add_config_flags(t)

@@ -106,3 +106,12 @@ def test_too_few_names_for_a_split():
     with pytest.raises(DataError, match="at least"):
         split_words(["ann", "bob", "cy"])
     assert [len(p) for p in split_words(["a", "b", "c", "d", "e", "f"])] == [4, 1, 1]
+
+
+def test_names_file_regenerates_byte_for_byte():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_names", DEFAULT_DATA.parent / "make_names.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert ("\n".join(mod.names_2017()) + "\n").encode("utf-8") == DEFAULT_DATA.read_bytes()

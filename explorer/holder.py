@@ -1,0 +1,217 @@
+"""The per-session state that must outlive reruns: the names in use, the datasets built from them, the trainer.
+
+`Holder` is plain Python (no Streamlit): `explorer.session.get_holder()` keeps one per browser session in
+`st.cache_resource(scope="session", on_release=Holder.close)`, so closing the tab stops the session's training.
+The training thread belongs to `mlp_lm.trainer.Trainer`; pages only read `holder.snapshot()` (immutable).
+
+Every method that takes user input raises `mlp_lm.errors.MLPLMError` on bad input and leaves the holder as it was
+(the last good data and trainer stay in use).
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
+from mlp_lm.errors import DataError, MLPLMError
+from mlp_lm.trainer import Snapshot, Trainer
+
+from .settings import build_configs, pending_changes
+
+POLL_GRACE = 1.5  # seconds the live views keep polling after a control click (the thread may not be running yet)
+MAX_DATASETS = 4  # (data, block_size) pairs kept built
+
+OPEN_HOLDERS: "weakref.WeakSet[Holder]" = weakref.WeakSet()  # for tests and diagnostics: holders not yet closed
+
+
+@dataclass(frozen=True)
+class Names:
+    """A list of names in use, with a short display name and a content fingerprint (cache key across sessions)."""
+
+    words: tuple[str, ...]
+    name: str
+    fingerprint: str = field(default="")
+
+    @classmethod
+    def make(cls, words, name: str) -> "Names":
+        words = tuple(words)
+        fp = hashlib.sha1("\n".join(words).encode("utf-8")).hexdigest()[:16]
+        return cls(words, name, fp)
+
+
+def default_names() -> Names:
+    return Names.make(load_words(DEFAULT_DATA), f"{DEFAULT_DATA.name} (default)")
+
+
+def parse_upload(name: str, raw: bytes) -> Names:
+    """An uploaded file's bytes → Names, checked by the core (encoding, one name per line, limits, a usable split).
+
+    Raises MLPLMError with the core's message; never touches the disk.
+    """
+    if not isinstance(raw, (bytes, bytearray)):
+        raise DataError("the upload must be the bytes of a text file")
+    words = load_words(bytes(raw))
+    make_dataset(words, 1)  # the split needs ≥ 6 names and a vocabulary that fits: fail now, not at Start
+    return Names.make(words, name or "uploaded file")
+
+
+def parse_text(text: str, name: str = "pasted names") -> Names:
+    """Names typed or pasted, one per line, checked like an upload."""
+    words = load_words(str(text))
+    make_dataset(words, 1)
+    return Names.make(words, name)
+
+
+class Holder:
+    def __init__(self, names: Names | None = None):
+        self.names = names or default_names()  # the data for the next run
+        self.trainer: Trainer | None = None
+        self.run_names: Names | None = None     # the data the current trainer was built on
+        self.run_id = 0                         # increases with every new trainer
+        self.poll_until = 0.0                   # live views poll until then even when nothing runs yet
+        self.last_upload: str | None = None     # file_id of the last upload handled (handled once)
+        self.last_upload_error: str | None = None
+        self.closed = False
+        self._datasets: dict[tuple[str, int], Dataset] = {}
+        OPEN_HOLDERS.add(self)
+
+    # ---- data ------------------------------------------------------------------------------------------------------
+    def dataset(self, block_size: int, names: Names | None = None) -> Dataset:
+        """The lecture's split of `names` (default: the data for the next run) for `block_size`, built once."""
+        names = names or self.names
+        key = (names.fingerprint, int(block_size))
+        ds = self._datasets.get(key)
+        if ds is None:
+            ds = make_dataset(list(names.words), int(block_size))
+            if len(self._datasets) >= MAX_DATASETS:
+                self._datasets.pop(next(iter(self._datasets)))
+            self._datasets[key] = ds
+        return ds
+
+    def use_names(self, names: Names) -> None:
+        self.names = names
+
+    def load_upload(self, name: str, raw: bytes, file_id: str | None = None) -> Names:
+        """Use an uploaded file for the next run; on bad input raise MLPLMError and keep the previous data."""
+        self.last_upload = file_id
+        try:
+            names = parse_upload(name, raw)
+        except MLPLMError as e:
+            self.last_upload_error = str(e)
+            raise
+        self.last_upload_error = None
+        self.names = names
+        return names
+
+    def load_text(self, text: str) -> Names:
+        names = parse_text(text)
+        self.names = names
+        return names
+
+    def use_default(self) -> None:
+        self.names = default_names()
+
+    # ---- reading ---------------------------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot | None:
+        return None if self.trainer is None else self.trainer.snapshot()
+
+    def run_dataset(self) -> Dataset | None:
+        """The dataset the current trainer trains on (its vocabulary is the model's)."""
+        return None if self.trainer is None else self.trainer.dataset
+
+    def live(self) -> bool:
+        """True while something can change what the pages show: a running thread, or just after a click."""
+        s = self.snapshot()
+        return (s is not None and s.status == "running") or time.monotonic() < self.poll_until
+
+    def pending(self, values: dict) -> list[str]:
+        """Sidebar settings that differ from the current run's (they apply to the next run)."""
+        if self.trainer is None:
+            return []
+        try:
+            ds = self.dataset(int(values["block_size"]))
+            model, train = build_configs(values, len(ds.vocab))
+        except MLPLMError as e:
+            return [f"invalid setting: {e}"]
+        s = self.trainer.snapshot()
+        return pending_changes(model, train, s.model_config, s.train_config,
+                               self.names.name, self.run_names.name if self.run_names else None)
+
+    # ---- control ---------------------------------------------------------------------------------------------------
+    def _poll(self) -> None:
+        self.poll_until = time.monotonic() + POLL_GRACE
+
+    def new_trainer(self, values: dict) -> Trainer:
+        """Stop the current trainer (if any) and make an idle one from `values` on the current data.
+
+        Raises MLPLMError (and keeps the current trainer) if the settings or data do not fit.
+        """
+        ds = self.dataset(int(values["block_size"]))
+        model, train = build_configs(values, len(ds.vocab))
+        trainer = Trainer(ds, model, train)
+        self.stop()
+        self.trainer, self.run_names = trainer, self.names
+        self.run_id += 1
+        return trainer
+
+    def _needs_new(self, values: dict) -> bool:
+        t = self.trainer
+        if t is None or t.snapshot().done:
+            return True
+        return t.snapshot().status == "idle" and not t.alive and bool(self.pending(values))
+
+    def start(self, values: dict) -> None:
+        """Start: a new run if there is none (or the last one ended), resume a paused one, else nothing."""
+        if self._needs_new(values):
+            self.new_trainer(values)
+        t = self.trainer
+        if t.alive:
+            t.resume()
+        else:
+            t.start()
+        self._poll()
+
+    def pause(self) -> None:
+        if self.trainer is not None and not self.trainer.snapshot().done:
+            self.trainer.pause()
+            self._poll()
+
+    def resume(self) -> None:
+        if self.trainer is not None and not self.trainer.snapshot().done:
+            self.trainer.resume()
+            self._poll()
+
+    def step(self, n: int, values: dict) -> None:
+        """Run n steps then pause (making a paused run first if there is none)."""
+        if self._needs_new(values):
+            self.new_trainer(values)
+        self.trainer.step(int(n))
+        self._poll()
+
+    def stop(self) -> None:
+        if self.trainer is not None:
+            self.trainer.stop()
+            self._poll()
+
+    def reset(self, values: dict) -> None:
+        """Stop the current run and make a fresh, idle one from the sidebar settings (step 0, new init)."""
+        self.new_trainer(values)
+        self._poll()
+
+    def set_lr(self, lr: float, lr2: float | None = None) -> bool:
+        """Push a new learning rate into a run that has not ended; True if there was one."""
+        t = self.trainer
+        if t is None or t.snapshot().done:
+            return False
+        t.set_lr(float(lr), None if lr2 is None else float(lr2))
+        self._poll()
+        return True
+
+    def close(self) -> None:
+        """Stop the trainer for good (the session ended). Safe from any thread; makes no Streamlit call."""
+        self.closed = True
+        OPEN_HOLDERS.discard(self)
+        if self.trainer is not None:
+            self.trainer.stop()

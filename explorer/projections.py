@@ -1,0 +1,77 @@
+"""Views of the embedding table C (one row per character): raw dimensions, PCA, t-SNE, and cosine neighbours.
+
+Plain NumPy / scikit-learn; the page caches the t-SNE result (st.cache_data) keyed on C and its settings.
+`align` rotates a new 2-D layout onto the previous one (orthogonal Procrustes) so points do not flip or spin
+between live refreshes — PCA's signs and t-SNE's orientation are arbitrary.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+VOWELS = set("aeiouAEIOU")
+CATEGORIES = ("vowel", "consonant", "'.' (start/end)", "other")
+COLOURS = {"vowel": "#e4572e", "consonant": "#3f88c5", "'.' (start/end)": "#111827", "other": "#9ca3af"}
+
+
+def category(ch: str) -> str:
+    if ch == ".":
+        return "'.' (start/end)"
+    if ch in VOWELS:
+        return "vowel"
+    if ch.isalpha():
+        return "consonant"
+    return "other"
+
+
+def raw(C: np.ndarray, i: int = 0, j: int = 1) -> np.ndarray:
+    """Columns i and j of C (with a 2-D embedding, the lecture's scatter of C[:, 0] against C[:, 1])."""
+    return np.stack([C[:, i], C[:, j]], axis=1)
+
+
+def pca(C: np.ndarray, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(points (V, n), fraction of variance explained by each component)."""
+    n = min(n, C.shape[1], C.shape[0])
+    p = PCA(n_components=n, svd_solver="full")
+    xy = p.fit_transform(np.asarray(C, dtype=np.float64))
+    if xy.shape[1] < 2:  # a 1-D embedding: put everything on a line
+        xy = np.concatenate([xy, np.zeros((len(xy), 2 - xy.shape[1]))], axis=1)
+        ratio = np.concatenate([p.explained_variance_ratio_, [0.0]])
+        return xy, ratio
+    return xy, p.explained_variance_ratio_
+
+
+def max_perplexity(n_points: int) -> float:
+    """sklearn's TSNE needs perplexity < n_samples."""
+    return max(float(n_points - 1), 1.0)
+
+
+def tsne(C: np.ndarray, perplexity: float, seed: int = 0) -> np.ndarray:
+    """2-D t-SNE of the rows of C (sklearn, PCA init, fixed seed)."""
+    C = np.asarray(C, dtype=np.float64)
+    perplexity = float(min(perplexity, max_perplexity(len(C)) - 1e-3))
+    t = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=int(seed), learning_rate="auto",
+             max_iter=500)
+    return t.fit_transform(C)
+
+
+def align(prev: np.ndarray | None, cur: np.ndarray) -> np.ndarray:
+    """`cur` rotated/reflected (about its centre) to best match `prev` point for point; unchanged if shapes differ."""
+    if prev is None or prev.shape != cur.shape or len(cur) < 2:
+        return cur
+    a = prev - prev.mean(0)
+    b = cur - cur.mean(0)
+    u, _, vt = np.linalg.svd(b.T @ a)
+    return b @ (u @ vt) + cur.mean(0)
+
+
+def nearest(C: np.ndarray, i: int, k: int = 5) -> list[tuple[int, float]]:
+    """The k rows most similar to row i by cosine similarity: [(row, similarity)], best first, i excluded."""
+    C = np.asarray(C, dtype=np.float64)
+    norms = np.linalg.norm(C, axis=1)
+    norms[norms == 0] = 1.0
+    unit = C / norms[:, None]
+    sims = unit @ unit[i]
+    order = [int(j) for j in np.argsort(-sims, kind="stable") if j != i][:k]
+    return [(j, float(sims[j])) for j in order]

@@ -1,0 +1,58 @@
+"""Numeric helpers for the live loss curve: TensorBoard's debiased EMA, a step window, and downsampling."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+MAX_POINTS = 2_000  # points per trace sent to the browser on each refresh
+
+
+def debiased_ema(values, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: last = w·last + (1−w)·v, divided by 1 − w^(i+1) (so the start is not pulled to 0).
+
+    weight 0 returns the values unchanged. Non-finite values are carried over (skipped), as TensorBoard does.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if weight <= 0 or len(v) == 0:
+        return v.copy()
+    w = float(min(weight, 0.9999))
+    finite = np.isfinite(v)
+    if not finite.all():
+        # hold the last finite value through gaps so the filter never sees nan/inf
+        idx = np.where(finite, np.arange(len(v)), 0)
+        np.maximum.accumulate(idx, out=idx)
+        v = np.where(finite, v, v[idx]) if finite.any() else np.zeros_like(v)
+    ema = lfilter([1.0 - w], [1.0, -w], v)
+    return ema / (1.0 - w ** np.arange(1, len(v) + 1))
+
+
+def window(steps: np.ndarray, *arrays: np.ndarray, last: int | None = None):
+    """Keep only the points of the last `last` steps (None or 0: everything)."""
+    if not last or len(steps) == 0:
+        return (steps, *arrays)
+    keep = steps >= steps[-1] - last
+    return (steps[keep], *(a[keep] for a in arrays))
+
+
+def downsample(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Indices of ≤ max_points evenly spread points out of n, always including the first and the last."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+
+
+def time_left(step: int, steps: int, steps_per_s: float) -> float | None:
+    if steps_per_s <= 0 or step >= steps:
+        return None
+    return (steps - step) / steps_per_s
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
