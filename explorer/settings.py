@@ -50,14 +50,20 @@ LABELS = {
 
 
 def preset_values(label: str) -> dict:
-    """Widget values for a preset label (or an mlp_lm preset name)."""
+    """Widget values a preset sets (label or mlp_lm preset name); fields it leaves open (the seed) are not included."""
     name = PRESET_LABELS.get(label, label)
     model, train = split_preset(name)
     v = {**model, **train}
     if v.get("decay_step") is None:
         v["decay_step"] = v["steps"] // 2
     v["eval_every"] = "auto"
-    return {k: v[k] for k in FIELDS}
+    return {k: v[k] for k in FIELDS if k in v}
+
+
+def default_values(label: str = DEFAULT_PRESET) -> dict:
+    """Every widget's starting value: the preset's, then TrainConfig's defaults (e.g. the lecture's seed)."""
+    base = TrainConfig()
+    return {k: getattr(base, k) for k in TRAIN_FIELDS} | preset_values(label)
 
 
 def eval_interval(steps: int, choice) -> int:

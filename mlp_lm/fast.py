@@ -14,11 +14,17 @@ loops. The kernel is compiled with nogil=True, so a trainer thread runs it witho
 so only the first run on a machine pays the compile (a few seconds; `warmup()` triggers it on purpose).
 
 C, W1, b1, W2, b2 live in one flat float32 vector `theta` (views give the lecture's shapes), and so do their
-gradients and Adam's moments, so an optimiser update is one loop over ~12k numbers.
+gradients and Adam's moments, so an optimiser update is one loop over ~12k numbers. `state()` is a dict of copies
+of those vectors plus Adam's step count. `grads(params, X, Y)` exposes the same forward/backward for tests.
+
+The constructor caps scipy's OpenBLAS at `cfg.threads` threads (`limit_blas_threads`). In overflow regimes
+(parameters ~1e20) a sum of +inf and -inf inside BLAS may turn a loss non-finite a step earlier than torch's does.
 """
 from __future__ import annotations
 
-import numba
+import os
+import time
+
 import numpy as np
 import torch
 from numba import njit
@@ -30,7 +36,7 @@ from .model import PARAM_NAMES
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam / AdamW defaults, as ReferenceEngine uses them
 ADAM_EPS = 1e-8
 _OPTIMIZERS = {"sgd": 0, "adam": 1, "adamw": 2}
-_JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")  # numpy errors: x/0 gives inf, no raise
+_JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")  # x/0 gives inf, no raise: divisions vectorise
 
 
 # ---------------------------------------------------------------------------------------------------- kernel
@@ -95,12 +101,13 @@ def _forward_backward(X, Y, rows, theta, grad, V, E, T, H, emb, h, dl, dh, demb)
         zmax = z[0]
         for v in range(1, V):
             zmax = max(zmax, z[v])
+        y = Y[rows[r]]
+        zy = z[y] - zmax
         s = np.float32(0.0)
         for v in range(V):
             z[v] = np.exp(z[v] - zmax)
             s += z[v]
-        y = Y[rows[r]]
-        total += np.log(s) - np.log(z[y])  # = logsumexp(logits) - logits[y]
+        total += np.log(s) - zy  # logsumexp(logits) - logits[y], finite even where softmax[y] underflows
         scale = inv_b / s
         for v in range(V):
             z[v] *= scale
@@ -161,17 +168,19 @@ def _train(X, Y, idx, lrs, theta, grad, m, v, V, E, T, H, opt, wd, beta1, beta2,
             t = t0 + s + 1
             step_size = np.float32(lr / (1.0 - beta1**t))
             inv_bc2_sqrt = np.float32(1.0 / np.sqrt(1.0 - beta2**t))
-            w1, b2, w2, e32 = np.float32(1.0 - beta1), np.float32(beta2), np.float32(1.0 - beta2), np.float32(eps)
+            w1, b2_, w2, e32 = np.float32(1.0 - beta1), np.float32(beta2), np.float32(1.0 - beta2), np.float32(eps)
             keep = np.float32(1.0 - lr * wd)
-            l2 = wd32 if opt == 1 else np.float32(0.0)
-            decay = opt == 2 and wd != 0.0
+            l2 = opt == 1 and wd != 0.0     # Adam: grad += wd * p
+            decay = opt == 2 and wd != 0.0  # AdamW: p *= 1 - lr * wd
             for i in range(P):
                 p = theta[i]
+                g = grad[i]
+                if l2:
+                    g += wd32 * p
                 if decay:
                     p *= keep
-                g = grad[i] + l2 * p
-                mi = m[i] + w1 * (g - m[i])
-                vi = v[i] * b2 + w2 * g * g
+                mi = m[i] + w1 * (g - m[i])  # exp_avg.lerp_(grad, 1 - beta1)
+                vi = v[i] * b2_ + w2 * g * g  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 m[i] = mi
                 v[i] = vi
                 theta[i] = p - step_size * (mi / (np.sqrt(vi) * inv_bc2_sqrt + e32))
@@ -207,27 +216,23 @@ def _unpack(flat: np.ndarray, dims) -> dict[str, np.ndarray]:
     return out
 
 
-def _as_index(a, name: str) -> np.ndarray:
+def _as_index(a, hi: int, name: str, dtype=np.int32) -> np.ndarray:
+    """A contiguous integer array with every value in 0..hi-1 (the kernel does not bounds-check)."""
     a = a.cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
     if a.dtype.kind not in "iu":
         raise ValueError(f"{name} must hold integers, got {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.int32)
-
-
-def _check_range(a: np.ndarray, hi: int, name: str) -> None:
     if a.size and (a.min() < 0 or a.max() >= hi):
         raise ValueError(f"{name} has values outside 0..{hi - 1}")
+    return np.ascontiguousarray(a, dtype=dtype)
 
 
 def grads(params, X, Y) -> tuple[float, dict[str, np.ndarray]]:
     """(mean cross-entropy, {name: gradient}) for the batch X (N, block_size), Y (N,), by the kernel's own math."""
     theta, dims = _pack(params)
     V, E, T, H = dims
-    X, Y = _as_index(X, "X"), _as_index(Y, "Y")
+    X, Y = _as_index(X, V, "X"), _as_index(Y, V, "Y")
     if X.ndim != 2 or X.shape[1] != T or Y.shape != (X.shape[0],) or not len(Y):
         raise ValueError(f"X must be (N, {T}) and Y (N,) with N ≥ 1; got {X.shape} and {Y.shape}")
-    _check_range(X, V, "X")
-    _check_range(Y, V, "Y")
     B = len(Y)
     grad = np.empty_like(theta)
     scratch = [np.empty((B, n), np.float32) for n in (T * E, H, V, H, T * E)]
@@ -252,17 +257,15 @@ def limit_blas_threads(n: int) -> None:
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return
-    ctl = ThreadpoolController()
-    libs = [lib for lib in ctl.lib_controllers if lib.user_api == "blas" and "scipy.libs" in lib.filepath.replace("\\", "/")]
-    for lib in libs or [lib for lib in ctl.lib_controllers if lib.user_api == "blas"]:
+    blas = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    scipys = [lib for lib in blas if "scipy" in os.path.dirname(lib.filepath)]  # scipy.libs/ or scipy/.dylibs/
+    for lib in scipys or blas:
         lib.set_num_threads(n)
     _blas_threads = n
 
 
 def warmup() -> float:
     """Compile (or load from numba's cache) the kernel on a tiny problem; returns the seconds it took."""
-    import time
-
     t0 = time.perf_counter()
     for opt in ("sgd", "adam"):
         cfg = TrainConfig(optimizer=opt, steps=1)
@@ -286,11 +289,9 @@ class FastEngine:
         self.cfg = cfg
         self.theta, self.dims = _pack(params)
         V, E, T, H = self.dims
-        self.Xtr, self.Ytr = _as_index(Xtr, "Xtr"), _as_index(Ytr, "Ytr")
+        self.Xtr, self.Ytr = _as_index(Xtr, V, "Xtr"), _as_index(Ytr, V, "Ytr")
         if self.Xtr.ndim != 2 or self.Xtr.shape[1] != T or self.Ytr.shape != (self.Xtr.shape[0],):
             raise ValueError(f"Xtr must be (N, {T}) and Ytr (N,); got {tuple(self.Xtr.shape)} and {tuple(self.Ytr.shape)}")
-        _check_range(self.Xtr, V, "Xtr")
-        _check_range(self.Ytr, V, "Ytr")
         self.grad = np.zeros_like(self.theta)
         adam = cfg.optimizer != "sgd"
         self.m = np.zeros_like(self.theta) if adam else np.zeros(0, np.float32)  # Adam's exp_avg
@@ -299,15 +300,13 @@ class FastEngine:
         limit_blas_threads(cfg.threads)
 
     def run(self, idx: torch.Tensor, lrs: np.ndarray) -> np.ndarray:
-        idx = idx.cpu().numpy() if isinstance(idx, torch.Tensor) else np.asarray(idx)
-        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        idx = _as_index(idx, len(self.Ytr), "idx", np.int64)
         lrs = np.ascontiguousarray(lrs, dtype=np.float64)
         if idx.ndim != 2 or len(lrs) < len(idx):
             raise ValueError(f"idx must be (n, batch) with a rate per row; got {idx.shape} and {lrs.shape}")
         n = len(idx)
         if n == 0 or idx.shape[1] == 0:
             return np.zeros(0, np.float64)
-        _check_range(idx, len(self.Ytr), "idx")
         losses = np.empty(n, np.float64)
         V, E, T, H = self.dims
         done = _train(self.Xtr, self.Ytr, idx, lrs, self.theta, self.grad, self.m, self.v, V, E, T, H,

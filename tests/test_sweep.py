@@ -162,6 +162,11 @@ def test_suggest_trims_nans_and_short_input():
     s = suggest(lrs, with_nan, beta=0.0)
     assert all(np.isfinite(v[1]) for v in s.values())
     assert all(lr <= lrs[149] for lr, _ in s.values())
+    # everything from the first NaN on is dropped: same as never having seen it
+    assert suggest(lrs, with_nan, beta=0.0, skip_start=20, skip_end=0) == suggest(
+        lrs[:150], losses[:150], beta=0.0, skip_start=20, skip_end=0
+    )
+    assert suggest(lrs, with_nan, beta=0.9, skip_start=20) == suggest(lrs[:150], losses[:150], beta=0.9, skip_start=20, skip_end=0)
     assert suggest(lrs[:3], losses[:3]) == {}
     assert suggest([], []) == {}
     with pytest.raises(DataError):

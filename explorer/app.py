@@ -1,0 +1,37 @@
+"""MLP LM Explorer — a live instrument for makemore part 2's character MLP.
+
+    streamlit run explorer/app.py
+
+The entry script: page config, the shared sidebar (settings + run controls, persistent across pages), and
+st.navigation over the pages in explorer/app_pages/. Logic lives in explorer/*.py; training runs in the
+mlp_lm Trainer's own daemon thread, held per browser session by explorer.session.get_holder().
+"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository root: makes `mlp_lm` and `explorer` importable
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="MLP LM Explorer", page_icon="🧠", layout="wide", initial_sidebar_state="expanded")
+
+import torch  # noqa: E402
+
+from explorer import session, sidebar  # noqa: E402
+
+torch.set_num_threads(1)  # tiny matmuls: one thread is faster, and leaves the other core to the trainer/server
+
+session.init_widget_state()
+holder = session.get_holder()
+
+pages = st.navigation([
+    st.Page("app_pages/train.py", title="Train", icon="📉", default=True),
+    st.Page("app_pages/sweep.py", title="LR sweep", icon="🔎"),
+    st.Page("app_pages/embeddings.py", title="Embeddings", icon="✳️"),
+    st.Page("app_pages/sampler.py", title="Sampler", icon="🎲"),
+    st.Page("app_pages/data.py", title="Data", icon="📄"),
+])
+sidebar.draw(holder)
+pages.run()

@@ -1,0 +1,107 @@
+"""Train: the live loss curve, progress and the numbers that matter."""
+import numpy as np
+import streamlit as st
+
+from explorer import charts, series
+from explorer.session import bigram_loss, get_holder, live, show_status, values
+from explorer.settings import LECTURE_DEV_LOSS, build_configs
+from mlp_lm.errors import MLPLMError
+from mlp_lm.schedule import lr_schedule
+
+holder = get_holder()
+st.title("📉 Train")
+st.caption("Karpathy's makemore part 2 MLP: embed the last `block_size` characters, tanh hidden layer, softmax over "
+           "the next character. Press **Start** in the sidebar and watch the loss fall.")
+
+WINDOWS = {"all steps": None, "last 1,000 steps": 1_000, "last 5,000 steps": 5_000, "last 20,000 steps": 20_000,
+           "last 50,000 steps": 50_000}
+c1, c2, c3 = st.columns([1.2, 2, 1.2])
+log10 = c1.toggle("log10(loss), as in the lecture", value=True, key="train_log10", persist_state="session")
+smoothing = c2.slider("Smoothing (TensorBoard's debiased EMA)", 0.0, 0.999, 0.95, step=0.001, format="%.3f",
+                      key="train_smoothing", persist_state="session",
+                      help="0 shows the raw minibatch losses; higher values average over more recent steps.")
+win_label = c3.selectbox("Window", list(WINDOWS), key="train_window", persist_state="session",
+                         help="Plotly's zoom resets whenever the chart updates while training; this window follows "
+                              "the newest steps instead.")
+window = WINDOWS[win_label]
+
+
+def _metrics(snap) -> None:
+    cols = st.columns(5)
+    if snap is None:
+        try:
+            model, train = build_configs(values(), len(holder.dataset(int(values()["block_size"])).vocab))
+            n_params, lr = f"{model.n_params:,}", f"{train.lr:.4g}"
+        except MLPLMError:
+            n_params, lr = "—", "—"
+        cols[0].metric("Step", "0")
+        cols[1].metric("Train loss", "—")
+        cols[2].metric("Dev loss", "—")
+        cols[3].metric("Learning rate", lr)
+        cols[4].metric("Parameters", n_params)
+        return
+    ev = snap.evals
+    last, prev = (ev[-1] if ev else None), (ev[-2] if len(ev) > 1 else None)
+    cols[0].metric("Step", f"{snap.step:,}")
+    if last is not None:
+        cols[1].metric("Train loss", f"{last.train:.4f}", delta=f"{last.train - prev.train:+.4f}" if prev else None,
+                       delta_color="inverse", help=f"Mean loss on 20,000 training examples at step {last.step:,}.")
+        cols[2].metric("Dev loss", f"{last.dev:.4f}", delta=f"{last.dev - prev.dev:+.4f}" if prev else None,
+                       delta_color="inverse", help=f"Mean loss on the whole dev split at step {last.step:,}.")
+    else:
+        recent = snap.losses[-50:]
+        cols[1].metric("Train loss", f"{float(np.mean(recent)):.4f}" if len(recent) else "—",
+                       help="Mean minibatch loss of the last steps, until the first evaluation.")
+        cols[2].metric("Dev loss", "—", help="Measured at each evaluation (see 'Evaluate every' in the sidebar).")
+    cols[3].metric("Learning rate", f"{snap.lr:.4g}")
+    cols[4].metric("Parameters", f"{snap.model_config.n_params:,}")
+
+
+def _chart(snap) -> None:
+    ds = holder.run_dataset()
+    refs = {}
+    if ds is not None and holder.run_names is not None:
+        refs["bigram baseline"] = bigram_loss(holder.run_names.fingerprint, ds)
+    refs["lecture"] = LECTURE_DEV_LOSS
+    if snap is None or not len(snap.loss_steps):
+        fig = charts.loss_figure(np.zeros(0), np.zeros(0), np.zeros(0), [], refs, log10=log10, smoothing=smoothing)
+        st.plotly_chart(fig, key="loss_chart", config={"displaylogo": False})
+        return
+    steps, losses = np.asarray(snap.loss_steps), np.asarray(snap.losses)
+    smoothed = series.debiased_ema(losses, smoothing)
+    steps, losses, smoothed = series.window(steps, losses, smoothed, last=window)
+    keep = series.downsample(len(steps))
+    evals = [(e.step, e.train, e.dev) for e in snap.evals if not window or e.step >= steps[0]]
+    x_range = (max(float(steps[-1]) - window, 0.0), float(steps[-1]) + 1) if window else None
+    fig = charts.loss_figure(steps[keep], losses[keep], smoothed[keep], evals, refs, log10=log10, smoothing=smoothing,
+                             x_range=x_range)
+    st.plotly_chart(fig, key="loss_chart", config={"displaylogo": False})
+
+
+def body() -> None:
+    snap = holder.snapshot()
+    if snap is None:
+        st.info("No run yet. Press **Start** in the sidebar to train with the settings there (the **Lecture** preset "
+                "is the notebook's exact recipe), or **Step** to take a few steps at a time.")
+    elif snap.status in ("diverged", "error"):
+        show_status(snap)
+    _metrics(snap)
+    if snap is not None:
+        frac = min(snap.step / max(snap.steps, 1), 1.0)
+        left = series.fmt_duration(series.time_left(snap.step, snap.steps, snap.steps_per_s))
+        speed = f"{snap.steps_per_s:,.0f} steps/s" if snap.steps_per_s else "— steps/s"
+        st.progress(frac, text=f"{snap.step:,} / {snap.steps:,} steps · {speed} · {left} left · "
+                               f"{series.fmt_duration(snap.elapsed)} training · run {holder.run_id} ({snap.status})")
+    _chart(snap)
+    if snap is not None:
+        with st.expander("This run's settings and learning-rate schedule"):
+            tc, mc = snap.train_config, snap.model_config
+            xs = np.unique(np.linspace(0, max(tc.steps - 1, 0), 400).round().astype(np.int64))
+            lrs = lr_schedule(tc.schedule, tc.lr, tc.lr2, tc.decay_at, tc.steps, xs)
+            st.plotly_chart(charts.schedule_figure(xs, lrs, snap.step), key="schedule_chart",
+                            config={"displaylogo": False})
+            st.json({"model": mc.to_dict(), "training": tc.to_dict(), "data": holder.run_names.name if holder.run_names else None},
+                    expanded=False)
+
+
+live(holder, body, key="train_live")

@@ -1,0 +1,117 @@
+"""The Streamlit side of the per-session state: the holder resource, widget defaults, cached derived results,
+and the live-refresh helper. Pages call these; the plain logic lives in holder.py / settings.py.
+
+One `Holder` per browser session: `st.cache_resource(scope="session", on_release=...)` creates it on the session's
+first run and calls `Holder.close` (which stops the trainer) when the session ends — tab closed or websocket
+dropped — or when the cache is cleared. Keeping it in st.session_state instead would have no such hook.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from streamlit.logger import get_logger
+
+from mlp_lm.bigram import bigram_dev_loss
+from mlp_lm.errors import MLPLMError
+
+from . import projections
+from .holder import Holder
+from .settings import DEFAULT_PRESET, FIELDS, default_values
+
+REFRESH_SECONDS = 0.5  # live views refresh at 2 Hz while something can change
+_LOG = get_logger(__name__)
+
+
+def _release(holder: Holder) -> None:
+    """on_release: may run outside the script thread, so it only stops the trainer and logs."""
+    snap = holder.snapshot()
+    holder.close()
+    _LOG.info("session ended: stopped its trainer (run %d, %s at step %s)", holder.run_id,
+              snap.status if snap else "no run", f"{snap.step:,}" if snap else "0")
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def get_holder() -> Holder:
+    return Holder()
+
+
+def init_widget_state() -> None:
+    """Give every sidebar widget its starting value (the default preset) once per session."""
+    ss = st.session_state
+    if "preset" not in ss:
+        ss["preset"] = DEFAULT_PRESET
+    defaults = default_values(ss["preset"])
+    for k in FIELDS:
+        if k not in ss:
+            ss[k] = defaults[k]
+    ss.setdefault("step_n", 100)
+
+
+def values() -> dict:
+    """The sidebar's current settings, keyed like settings.FIELDS."""
+    return {k: st.session_state[k] for k in FIELDS}
+
+
+# ---- cached derived results (keyed on content, so they are shared safely between sessions) ---------------------------
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def bigram_loss(fingerprint: str, _dataset) -> float | None:
+    """The counting bigram's dev loss for a dataset (keyed on the names' fingerprint; the split depends on nothing else)."""
+    try:
+        return float(bigram_dev_loss(_dataset))
+    except MLPLMError:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def tsne_layout(C: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
+    """t-SNE of the embedding rows, cached on the table's content + settings (a snapshot's C changes with its version)."""
+    return projections.tsne(C, perplexity, seed)
+
+
+# ---- live refresh -----------------------------------------------------------------------------------------------------
+
+def live(holder: Holder, body, *, key: str) -> None:
+    """Run `body()` in a fragment that re-runs every 0.5 s while training (or just after a click) and not otherwise.
+
+    When the run stops changing, one full rerun switches the polling off (and refreshes the rest of the page).
+    """
+    polling = holder.live()
+
+    @st.fragment(run_every=REFRESH_SECONDS if polling else None, key=key)
+    def _fragment():
+        body()
+        if polling and not holder.live():
+            st.rerun()
+
+    _fragment()
+
+
+def status_text(snap) -> tuple[str, str]:
+    """(kind, text) for a snapshot: kind is one of info / success / warning / error."""
+    if snap is None:
+        return "info", "No run yet — press **Start** (or **Step**) in the sidebar."
+    where = f"step {snap.step:,} / {snap.steps:,}"
+    if snap.status == "running" and snap.step == 0:
+        return "info", (f"🟡 **starting** — {where}. (The first run on a machine compiles the fast training kernel: "
+                        "a few seconds.)")
+    if snap.status == "running":
+        return "info", f"🟢 **running** — {where} · {snap.steps_per_s:,.0f} steps/s"
+    if snap.status == "paused":
+        return "warning", f"⏸️ **paused** — {where}. **Resume**, **Step**, or **Stop**."
+    if snap.status == "idle":
+        return "info", f"⚪ **ready** — {where}. Press **Start**."
+    if snap.status == "finished":
+        ev = snap.last_eval
+        tail = f" · dev loss {ev.dev:.4f}" if ev else ""
+        return "success", f"✅ **finished** — {where}{tail}"
+    if snap.status == "stopped":
+        return "warning", f"⏹️ **stopped** — {where}. **Start** begins a new run."
+    if snap.status == "diverged":
+        return "error", f"💥 **diverged** — {snap.message}"
+    return "error", f"❌ **error** — {snap.message or 'training failed'}"
+
+
+def show_status(snap) -> None:
+    kind, text = status_text(snap)
+    getattr(st, kind)(text)

@@ -1,0 +1,121 @@
+"""The shared sidebar (drawn by app.py on every page): status, the run controls, preset and hyperparameters.
+
+Widgets live in the entry script, so they keep their values across pages. Control buttons act through callbacks
+(before the script reruns), so the page drawn right after a click already sees the new state.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from mlp_lm.errors import MLPLMError
+
+from . import settings as S
+from .holder import Holder
+from .session import get_holder, live, show_status, values
+
+HELP = {
+    "preset": "Lecture: makemore part 2's exact recipe (dev ≈ 2.17 after 200,000 steps). Fast: part 3's init, Adam, "
+              "bigger batches and one-cycle — lecture quality in seconds. 2-D embeddings: the lecture's first model, "
+              "whose raw embedding scatter is the plot from the video.",
+    "lr": "Applies at once to a running or paused run (the other settings apply to the next run).",
+    "lr2": "The rate after the decay step (step schedule) or the final rate (cosine). Also live.",
+    "decay_step": "The step at which the step schedule switches from the learning rate to lr2 (the lecture: 100,000).",
+    "init": "lecture: plain randn draws as in the notebook; scaled: part 3's Kaiming-style fixes (no hockey stick).",
+    "eval_every": "Train (subsample) and dev loss are measured every this many steps; auto keeps it to about 40 per run.",
+    "step_n": "How many optimisation steps one click on Step runs before pausing again.",
+}
+
+
+def _control(action: str) -> None:
+    """Run-control button callback (runs in the script thread before the rerun)."""
+    holder: Holder = get_holder()
+    ss = st.session_state
+    try:
+        if action == "start":
+            holder.start(values())
+        elif action == "pause":
+            holder.pause()
+        elif action == "resume":
+            holder.resume()
+        elif action == "step":
+            holder.step(int(ss["step_n"]), values())
+        elif action == "stop":
+            holder.stop()
+        elif action == "reset":
+            holder.reset(values())
+    except MLPLMError as e:
+        ss["control_error"] = str(e)
+    else:
+        ss.pop("control_error", None)
+
+
+def push_lr() -> None:
+    """Send the sidebar's learning rates to the run in progress (a no-op when none is)."""
+    ss = st.session_state
+    get_holder().set_lr(float(ss["lr"]), float(ss["lr2"]))
+
+
+def set_lr(lr: float) -> None:
+    """Callback for other pages (e.g. the sweep's suggestions): put `lr` in the sidebar control and the live run."""
+    lo, hi = S.RANGES["lr"]
+    st.session_state["lr"] = float(min(max(lr, lo), hi))
+    push_lr()
+
+
+def _apply_preset() -> None:
+    ss = st.session_state
+    for k, v in S.preset_values(ss["preset"]).items():
+        ss[k] = v
+    push_lr()
+
+
+def draw(holder: Holder) -> None:
+    ss = st.session_state
+    with st.sidebar:
+        st.markdown("### 🧠 MLP LM Explorer")
+        live(holder, lambda: show_status(holder.snapshot()), key="sidebar_status")
+
+        c1, c2, c3 = st.columns(3)
+        c1.button("Start", key="btn_start", on_click=_control, args=("start",), type="primary", width="stretch")
+        c2.button("Pause", key="btn_pause", on_click=_control, args=("pause",), width="stretch")
+        c3.button("Resume", key="btn_resume", on_click=_control, args=("resume",), width="stretch")
+        c1.button("Step", key="btn_step", on_click=_control, args=("step",), width="stretch",
+                  help=f"Run {ss['step_n']:,} steps, then pause.")
+        c2.button("Stop", key="btn_stop", on_click=_control, args=("stop",), width="stretch")
+        c3.button("Reset", key="btn_reset", on_click=_control, args=("reset",), width="stretch",
+                  help="Stop the run and make a fresh one (step 0, new init) from the settings below.")
+        if ss.get("control_error"):
+            st.error(ss["control_error"])
+
+        pending = holder.pending(values())
+        if pending:
+            st.warning("**Applies on the next run (Reset/Start):**\n" + "\n".join(f"- {p}" for p in pending))
+
+        st.selectbox("Preset", list(S.PRESET_LABELS), key="preset", on_change=_apply_preset, help=HELP["preset"])
+
+        st.markdown("**Model**")
+        st.slider("Context length (block_size)", *S.RANGES["block_size"], key="block_size")
+        st.slider("Embedding dim", *S.RANGES["emb_dim"], key="emb_dim")
+        st.slider("Hidden units", *S.RANGES["hidden"], key="hidden")
+        st.selectbox("Init", S.INIT_CHOICES, key="init", help=HELP["init"])
+
+        st.markdown("**Training**")
+        st.number_input("Learning rate", *S.RANGES["lr"], step=0.005, format="%.4g", key="lr", on_change=push_lr,
+                        help=HELP["lr"])
+        st.selectbox("Schedule", S.SCHEDULE_CHOICES, key="schedule")
+        a, b = st.columns(2)
+        a.number_input("lr2 (decay to)", *S.RANGES["lr2"], step=0.001, format="%.4g", key="lr2", on_change=push_lr,
+                       help=HELP["lr2"], disabled=ss["schedule"] not in ("step", "cosine"))
+        b.number_input("lr2 from step", 0, S.RANGES["steps"][1], step=1_000, key="decay_step", help=HELP["decay_step"],
+                       disabled=ss["schedule"] != "step")
+        st.number_input("Steps", *S.RANGES["steps"], step=1_000, key="steps")
+        st.select_slider("Batch size", S.BATCH_SIZES, key="batch_size")
+        st.selectbox("Optimizer", S.OPTIMIZER_CHOICES, key="optimizer")
+        st.number_input("Weight decay", *S.RANGES["weight_decay"], step=1e-4, format="%.4g", key="weight_decay")
+        st.number_input("Seed", *S.RANGES["seed"], step=1, key="seed")
+        a, b = st.columns(2)
+        a.selectbox("Evaluate every", S.EVAL_CHOICES, key="eval_every", help=HELP["eval_every"],
+                    format_func=lambda v: v if v == "auto" else f"{v:,} steps")
+        b.selectbox("Step runs", S.STEP_CHOICES, key="step_n", help=HELP["step_n"],
+                    format_func=lambda v: f"{v:,} step" + ("s" if v > 1 else ""))
+        st.caption(f"Data: {holder.names.name} · {len(holder.names.words):,} names · one CPU thread for training")

@@ -1,0 +1,122 @@
+"""Real-browser tests: the app served on 127.0.0.1, driven through Debian's chromium with Playwright.
+
+Start → the Step metric rises and the loss chart gains points; every page renders without an exception box
+(screenshots land in artifacts/screenshots/); two sessions train in isolation; closing a tab stops its trainer;
+the server exits promptly on SIGTERM mid-run.
+"""
+import os
+import time
+
+import pytest
+
+from browser import (CHROMIUM, CHROMIUM_ARGS, SHOTS, Server, exceptions, metric, metric_int, wait_app_ready,
+                     wait_until)
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
+PAGES = ["Train", "LR sweep", "Embeddings", "Sampler", "Data"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("server") / "streamlit.log")
+    srv.wait_healthy()
+    yield srv
+    if srv.proc.poll() is None:
+        srv.terminate()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_app(browser, server, path=""):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url + "/" + path)
+    wait_app_ready(page)
+    return page
+
+
+def click(page, name):
+    page.get_by_role("button", name=name, exact=True).first.click()
+
+
+def set_number(page, label, value):
+    box = page.get_by_label(label, exact=True).first
+    box.fill(str(value))
+    box.press("Enter")
+    wait_app_ready(page)
+
+
+def loss_points(page) -> int:
+    """Points in the first plotly chart's traces, read from the live plotly div."""
+    return page.evaluate("""() => {
+        const gd = document.querySelector('.js-plotly-plot');
+        if (!gd || !gd.data) return 0;
+        return gd.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+    }""")
+
+
+def test_start_watch_and_visit_every_page(browser, server):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = open_app(browser, server)
+    assert exceptions(page) == []
+    assert metric_int(page, "Step") == 0
+    click(page, "Start")
+    assert wait_until(lambda: metric_int(page, "Step") > 0, 30), "the Step metric never rose"
+    first_step, first_points = metric_int(page, "Step"), loss_points(page)
+    assert wait_until(lambda: metric_int(page, "Step") > first_step and loss_points(page) > first_points, 30), \
+        "the Step metric or the loss chart stopped updating"
+    page.screenshot(path=str(SHOTS / "train.png"))
+    for name in PAGES:
+        page.get_by_role("link", name=name).first.click()
+        wait_app_ready(page)
+        page.wait_for_timeout(1500)  # let charts draw
+        assert exceptions(page) == [], f"exception on page {name}"
+        page.screenshot(path=str(SHOTS / f"{name.lower().replace(' ', '_')}.png"))
+    click(page, "Stop")
+    page.close()
+
+
+def test_two_sessions_are_isolated_and_closing_a_tab_stops_its_run(browser, server):
+    a = open_app(browser, server)
+    b = open_app(browser, server)
+    set_number(b, "Seed", 12345)
+    click(a, "Start")
+    click(b, "Start")
+    assert wait_until(lambda: metric_int(a, "Step") > 500 and metric_int(b, "Step") > 500, 60)
+    click(a, "Pause")
+    assert wait_until(lambda: "paused" in a.inner_text("[data-testid='stSidebar']").lower(), 10)
+    held = metric_int(a, "Step")
+    b_before = metric_int(b, "Step")
+    time.sleep(2)
+    assert metric_int(a, "Step") == held, "pausing one session moved it on"
+    assert metric_int(b, "Step") > b_before, "pausing one session paused the other"
+    assert metric(a, "Train loss") != metric(b, "Train loss") or metric(a, "Step") != metric(b, "Step")
+    click(a, "Resume")
+    released = server.log().count("session ended")
+    a.close()  # closing the tab ends the session: its trainer must stop within 5 s
+    assert wait_until(lambda: server.log().count("session ended") > released, 5), server.log()[-2000:]
+    b_step = metric_int(b, "Step")
+    assert wait_until(lambda: metric_int(b, "Step") > b_step, 10), "the other session stopped too"
+    b.close()
+    assert wait_until(lambda: server.log().count("session ended") > released + 1, 5)
+    c0, t0 = server.cpu_seconds(), time.perf_counter()
+    time.sleep(2)
+    assert (server.cpu_seconds() - c0) / (time.perf_counter() - t0) < 0.5, "the server still trains with no tab open"
+
+
+def test_server_exits_promptly_on_sigterm_mid_run(browser, tmp_path):
+    srv = Server(tmp_path / "streamlit.log")
+    srv.wait_healthy()
+    page = open_app(browser, srv)
+    click(page, "Start")
+    assert wait_until(lambda: metric_int(page, "Step") > 0, 30)
+    seconds = srv.terminate(timeout=10)
+    page.close()
+    assert seconds < 5, f"the server took {seconds:.1f} s to exit on SIGTERM"
