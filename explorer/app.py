@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="MLP LM Explorer", page_icon="🧠", layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="MLP LM Explorer", page_icon=":material/psychology:", layout="wide", initial_sidebar_state="expanded")
 
 import torch  # noqa: E402
 
@@ -27,11 +27,11 @@ session.init_widget_state()
 holder = session.get_holder()
 
 pages = st.navigation([
-    st.Page("app_pages/train.py", title="Train", icon="📉", default=True),
-    st.Page("app_pages/sweep.py", title="LR sweep", icon="🔎"),
-    st.Page("app_pages/embeddings.py", title="Embeddings", icon="✳️"),
-    st.Page("app_pages/sampler.py", title="Sampler", icon="🎲"),
-    st.Page("app_pages/data.py", title="Data", icon="📄"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/show_chart:", default=True),
+    st.Page("app_pages/sweep.py", title="LR sweep", icon=":material/troubleshoot:"),
+    st.Page("app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
+    st.Page("app_pages/sampler.py", title="Sampler", icon=":material/casino:"),
+    st.Page("app_pages/data.py", title="Data", icon=":material/description:"),
 ])
 sidebar.draw(holder)
 pages.run()

@@ -24,7 +24,9 @@ SUGGESTION_COLOURS = {"valley": "#dc2626", "steepest": "#059669", "minimum / 10"
 
 
 def _layout(fig: go.Figure, *, height: int = 420, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), uirevision="keep",
+    titled, legend = bool(kw.get("title")), kw.get("showlegend", True)
+    top = 40 + (15 if titled else 0) + (25 if titled and legend else 0)  # room for the title above the legend
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=top, b=10), uirevision="keep",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), **kw)
     return fig
 
@@ -47,10 +49,10 @@ def loss_figure(steps: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, eva
     fig = go.Figure()
     hover = "step %{x:,}<br>loss %{customdata:.4f}<extra>%{fullData.name}</extra>"
     if len(steps):
-        fig.add_trace(go.Scattergl(x=steps, y=f(losses), customdata=np.asarray(losses, dtype=np.float64), mode="lines",
+        fig.add_trace(go.Scatter(x=steps, y=f(losses), customdata=np.asarray(losses, dtype=np.float64), mode="lines",
                                    name="minibatch loss", line=dict(color=RAW_COLOUR, width=1), hovertemplate=hover))
         if smoothing > 0:
-            fig.add_trace(go.Scattergl(x=steps, y=f(smoothed), customdata=np.asarray(smoothed, dtype=np.float64),
+            fig.add_trace(go.Scatter(x=steps, y=f(smoothed), customdata=np.asarray(smoothed, dtype=np.float64),
                                        mode="lines", name=f"smoothed (EMA {smoothing:g})",
                                        line=dict(color=SMOOTH_COLOUR, width=2), hovertemplate=hover))
     if evals:
@@ -64,8 +66,8 @@ def loss_figure(steps: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, eva
         if value is None or not math.isfinite(value):
             continue
         fig.add_hline(y=float(f([value])[0]), line=dict(color=REF_COLOURS[k % len(REF_COLOURS)], dash="dash", width=1.5),
-                      annotation_text=f"{label} {value:.3f}", annotation_position="top right",
-                      annotation_font_color=REF_COLOURS[k % len(REF_COLOURS)])
+                      annotation_text=f"{label} {value:.3f}", annotation_position="top left" if k % 2 else "top right",
+                      annotation_font_color=REF_COLOURS[k % len(REF_COLOURS)], annotation_bgcolor="rgba(255,255,255,0.8)")
     fig.update_xaxes(title_text="step", range=list(x_range) if x_range else None)
     fig.update_yaxes(title_text="log10(loss)" if log10 else "loss")
     return _layout(fig, height=440, hovermode="x unified")

@@ -93,23 +93,23 @@ def status_text(snap) -> tuple[str, str]:
         return "info", "No run yet — press **Start** (or **Step**) in the sidebar."
     where = f"step {snap.step:,} / {snap.steps:,}"
     if snap.status == "running" and snap.step == 0:
-        return "info", (f"🟡 **starting** — {where}. (The first run on a machine compiles the fast training kernel: "
+        return "info", (f":material/hourglass_top: **starting** — {where}. (The first run on a machine compiles the fast training kernel: "
                         "a few seconds.)")
     if snap.status == "running":
-        return "info", f"🟢 **running** — {where} · {snap.steps_per_s:,.0f} steps/s"
+        return "info", f":material/play_circle: **running** — {where} · {snap.steps_per_s:,.0f} steps/s"
     if snap.status == "paused":
-        return "warning", f"⏸️ **paused** — {where}. **Resume**, **Step**, or **Stop**."
+        return "warning", f":material/pause_circle: **paused** — {where}. **Resume**, **Step**, or **Stop**."
     if snap.status == "idle":
-        return "info", f"⚪ **ready** — {where}. Press **Start**."
+        return "info", f":material/radio_button_unchecked: **ready** — {where}. Press **Start**."
     if snap.status == "finished":
         ev = snap.last_eval
         tail = f" · dev loss {ev.dev:.4f}" if ev else ""
-        return "success", f"✅ **finished** — {where}{tail}"
+        return "success", f":material/check_circle: **finished** — {where}{tail}"
     if snap.status == "stopped":
-        return "warning", f"⏹️ **stopped** — {where}. **Start** begins a new run."
+        return "warning", f":material/stop_circle: **stopped** — {where}. **Start** begins a new run."
     if snap.status == "diverged":
-        return "error", f"💥 **diverged** — {snap.message}"
-    return "error", f"❌ **error** — {snap.message or 'training failed'}"
+        return "error", f":material/warning: **diverged** — {snap.message}"
+    return "error", f":material/error: **error** — {snap.message or 'training failed'}"
 
 
 def show_status(snap) -> None:

@@ -72,17 +72,21 @@ def _apply_preset() -> None:
 def draw(holder: Holder) -> None:
     ss = st.session_state
     with st.sidebar:
-        st.markdown("### 🧠 MLP LM Explorer")
+        st.markdown("### :material/psychology: MLP LM Explorer")
         live(holder, lambda: show_status(holder.snapshot()), key="sidebar_status")
 
-        c1, c2, c3 = st.columns(3)
-        c1.button("Start", key="btn_start", on_click=_control, args=("start",), type="primary", width="stretch")
-        c2.button("Pause", key="btn_pause", on_click=_control, args=("pause",), width="stretch")
-        c3.button("Resume", key="btn_resume", on_click=_control, args=("resume",), width="stretch")
-        c1.button("Step", key="btn_step", on_click=_control, args=("step",), width="stretch",
+        c1, c2 = st.columns(2)
+        c1.button("Start", key="btn_start", on_click=_control, args=("start",), type="primary", width="stretch",
+                  icon=":material/play_arrow:", help="Train with the settings below (resumes a paused run).")
+        c2.button("Pause", key="btn_pause", on_click=_control, args=("pause",), width="stretch", icon=":material/pause:")
+        c1.button("Resume", key="btn_resume", on_click=_control, args=("resume",), width="stretch",
+                  icon=":material/resume:")
+        c2.button("Step", key="btn_step", on_click=_control, args=("step",), width="stretch", icon=":material/skip_next:",
                   help=f"Run {ss['step_n']:,} steps, then pause.")
-        c2.button("Stop", key="btn_stop", on_click=_control, args=("stop",), width="stretch")
-        c3.button("Reset", key="btn_reset", on_click=_control, args=("reset",), width="stretch",
+        c1.button("Stop", key="btn_stop", on_click=_control, args=("stop",), width="stretch", icon=":material/stop:",
+                  help="End the run (its parameters stay for the other pages); Start begins a new one.")
+        c2.button("Reset", key="btn_reset", on_click=_control, args=("reset",), width="stretch",
+                  icon=":material/restart_alt:",
                   help="Stop the run and make a fresh one (step 0, new init) from the settings below.")
         if ss.get("control_error"):
             st.error(ss["control_error"])

@@ -8,7 +8,7 @@ PRESETS: dict[str, dict] = {
                     schedule="step", weight_decay=0.0),
     # Time to lecture quality: part 3's init, Adam, bigger batches and a one-cycle schedule (dev ≤ 2.17 in seconds).
     "fast": dict(block_size=3, emb_dim=10, hidden=200, init="scaled",
-                 steps=6_000, batch_size=128, optimizer="adam", lr=1e-2, lr2=0.0, decay_step=None,
+                 steps=4_000, batch_size=128, optimizer="adam", lr=1e-2, lr2=0.0, decay_step=None,
                  schedule="onecycle", weight_decay=0.0),
     # The lecture's first model: 2-D embeddings, so the raw scatter of C is the picture from the video.
     "emb2": dict(block_size=3, emb_dim=2, hidden=100, init="lecture",

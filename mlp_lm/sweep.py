@@ -2,7 +2,7 @@
 
 makemore part 2 finds a good rate by taking one minibatch step per rate on an exponential grid
 (`lre = torch.linspace(-3, 0, 1000); lrs = 10**lre`) and plotting the loss against `lre`. `lr_sweep` does the same on a
-copy of the parameters, with a hand-derived forward/backward so 1,000 steps take a fraction of a second, and adds:
+copy of the parameters, with the trainer's fused engine so 1,000 steps take a fraction of a second, and adds:
 
   * a debiased exponential moving average of the loss (beta 0.98, as fastai's and Lightning's finders),
   * an early stop once the smoothed loss exceeds `diverge_factor` × its best value (or a loss is not finite),
@@ -20,16 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .config import MAX_BATCH, OPTIMIZERS
+from .config import MAX_BATCH, OPTIMIZERS, TrainConfig
 from .errors import ConfigError, DataError
 from .model import LECTURE_SEED, PARAM_NAMES, ModelConfig, param_shapes
+from .trainer import make_engine
 
 MAX_SWEEP_STEPS = 100_000
 CHECK_EVERY = 100          # losses are read back (and the early stop checked) once per this many steps
-ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam / AdamW defaults
-ADAM_EPS = 1e-8
 
 
 @dataclass
@@ -126,77 +124,6 @@ def suggest(lrs, losses, beta: float = 0.98, *, skip_start: int | None = None, s
     return out
 
 
-# ------------------------------------------------------------------------------------------------ the hand-derived step
-
-
-def forward_backward(p: dict[str, torch.Tensor], Xb: torch.Tensor, Yb: torch.Tensor):
-    """Loss and gradients of one minibatch, derived by hand (no autograd), as in makemore part 4.
-
-    Returns (loss, cache) where cache holds what the updates need: emb (B, T·E), h, dlogits, dpre, demb.
-    """
-    B = Xb.shape[0]
-    emb = p["C"][Xb].view(B, -1)                       # (B, T*E), a copy: C can be updated afterwards
-    h = torch.addmm(p["b1"], emb, p["W1"]).tanh_()     # (B, H)
-    logits = torch.addmm(p["b2"], h, p["W2"])          # (B, V)
-    logp = F.log_softmax(logits, dim=1)
-    loss = F.nll_loss(logp, Yb)
-    dlogits = logp.exp_()                              # softmax
-    dlogits[torch.arange(B), Yb] -= 1.0                # − onehot
-    dlogits /= B
-    dh = dlogits @ p["W2"].T
-    dpre = dh.mul_(h.square().neg_().add_(1.0))        # tanh' = 1 − h²
-    demb = dpre @ p["W1"].T
-    return loss, (emb, h, dlogits, dpre, demb)
-
-
-def gradients(p: dict[str, torch.Tensor], Xb: torch.Tensor, Yb: torch.Tensor):
-    """(loss, {name: grad}) with dense gradients for every parameter (dC gathered with index_add_)."""
-    loss, (emb, h, dlogits, dpre, demb) = forward_backward(p, Xb, Yb)
-    E = p["C"].shape[1]
-    dC = torch.zeros_like(p["C"]).index_add_(0, Xb.reshape(-1), demb.view(-1, E))
-    return loss, {"C": dC, "W1": emb.T @ dpre, "b1": dpre.sum(0), "W2": h.T @ dlogits, "b2": dlogits.sum(0)}
-
-
-def sgd_step(p: dict[str, torch.Tensor], Xb: torch.Tensor, Yb: torch.Tensor, lr: float, weight_decay: float = 0.0) -> torch.Tensor:
-    """The lecture's `p.data += -lr * p.grad` for every parameter, in place; returns the loss before the update."""
-    loss, (emb, h, dlogits, dpre, demb) = forward_backward(p, Xb, Yb)
-    if weight_decay:
-        for t in p.values():
-            t.mul_(1.0 - lr * weight_decay)  # p -= lr·wd·p, the L2 term of the gradient
-    E = p["C"].shape[1]
-    p["W2"].addmm_(h.T, dlogits, alpha=-lr)
-    p["b2"].add_(dlogits.sum(0), alpha=-lr)
-    p["W1"].addmm_(emb.T, dpre, alpha=-lr)
-    p["b1"].add_(dpre.sum(0), alpha=-lr)
-    p["C"].index_add_(0, Xb.reshape(-1), demb.view(-1, E), alpha=-lr)
-    return loss
-
-
-class _Adam:
-    """torch.optim.Adam / AdamW's update, written out (default betas and eps, step counted from 1)."""
-
-    def __init__(self, p: dict[str, torch.Tensor], decoupled: bool, weight_decay: float):
-        self.m = {k: torch.zeros_like(v) for k, v in p.items()}
-        self.v = {k: torch.zeros_like(v) for k, v in p.items()}
-        self.decoupled, self.wd, self.t = decoupled, weight_decay, 0
-
-    def step(self, p, Xb, Yb, lr: float) -> torch.Tensor:
-        loss, grads = gradients(p, Xb, Yb)
-        b1, b2 = ADAM_BETAS
-        self.t += 1
-        bc1, bc2 = 1.0 - b1**self.t, 1.0 - b2**self.t
-        for k, g in grads.items():
-            if self.wd and self.decoupled:
-                p[k].mul_(1.0 - lr * self.wd)
-            elif self.wd:
-                g = g.add(p[k], alpha=self.wd)
-            self.m[k].lerp_(g, 1.0 - b1)
-            self.v[k].mul_(b2).addcmul_(g, g, value=1.0 - b2)
-            denom = (self.v[k].sqrt() / math.sqrt(bc2)).add_(ADAM_EPS)
-            p[k].addcdiv_(self.m[k], denom, value=-lr / bc1)
-        return loss
-
-
 # --------------------------------------------------------------------------------------------------------- the sweep
 
 
@@ -242,7 +169,7 @@ def lr_sweep(
     weight_decay: float = 0.0,
     beta: float = 0.98,
     diverge_factor: float | None = 4.0,
-    threads: int | None = 1,
+    device: str = "cpu",
 ) -> SweepResult:
     """The lecture's LR range test on a copy of `params` (the caller's tensors are never modified).
 
@@ -250,8 +177,7 @@ def lr_sweep(
     10**linspace(log10(lr_min), log10(lr_max), num)[i] and the i-th row of batch indices drawn up front with
     torch.randint(…, generator=torch.Generator().manual_seed(seed)). The sweep stops after the step whose smoothed
     loss exceeds diverge_factor × the best smoothed loss so far (None: never), or whose loss is not finite.
-    threads: torch.set_num_threads for the sweep, restored afterwards (None leaves it alone). One thread is ~10×
-    faster than two for these tiny matrices when the machine is busy.
+    The steps are the trainer's own engine (the fused kernel on the CPU), so a sweep trains exactly as a run would.
     """
     for name, v in (("lr_min", lr_min), ("lr_max", lr_max)):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
@@ -272,41 +198,29 @@ def lr_sweep(
         raise ConfigError(f"weight_decay must be a finite number ≥ 0, got {weight_decay!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
         raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 256):
-        raise ConfigError(f"threads must be a whole number from 1 to 256 or None, got {threads!r}")
     Xtr, Ytr = _check_inputs(params, data, model_cfg)
 
-    p = {k: params[k].detach().to("cpu", torch.float32).clone().contiguous() for k in PARAM_NAMES}  # never the caller's
     lrs = 10.0 ** np.linspace(math.log10(lr_min), math.log10(lr_max), num)
-    g = torch.Generator().manual_seed(seed)
-    ix = torch.randint(0, len(Ytr), (num, batch_size), generator=g)
-    Xs, Ys = Xtr[ix], Ytr[ix]                          # (num, B, T) and (num, B): every minibatch, gathered once
-    lr_list = lrs.tolist()
-    step = sgd_step if optimizer == "sgd" else _Adam(p, optimizer == "adamw", weight_decay).step
-    kwargs = {"weight_decay": weight_decay} if optimizer == "sgd" and weight_decay else {}
+    ix = torch.randint(0, len(Ytr), (num, batch_size), generator=torch.Generator().manual_seed(seed))
+    cfg = TrainConfig(batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay, device=device)
+    engine = make_engine(params, Xtr, Ytr, cfg)  # the trainer's own step, on a copy of the parameters
 
     raw: list[float] = []
     avg, best, stopped = 0.0, math.inf, False
-    old_threads = torch.get_num_threads()
-    try:
-        if threads is not None:
-            torch.set_num_threads(threads)
-        with torch.inference_mode():
-            for start in range(0, num, CHECK_EVERY):
-                chunk = [step(p, Xs[i], Ys[i], lr_list[i], **kwargs) for i in range(start, min(start + CHECK_EVERY, num))]
-                for loss in torch.stack(chunk).tolist():   # one read-back per chunk
-                    raw.append(loss)
-                    avg = beta * avg + (1.0 - beta) * loss
-                    sm = avg / (1.0 - beta ** len(raw))
-                    best = min(best, sm)
-                    if not math.isfinite(loss) or (diverge_factor is not None and sm > diverge_factor * best):
-                        stopped = True
-                        break
-                if stopped:
-                    break
-    finally:
-        if threads is not None:
-            torch.set_num_threads(old_threads)
+    for start in range(0, num, CHECK_EVERY):
+        stop = min(start + CHECK_EVERY, num)
+        chunk = engine.run(ix[start:stop], lrs[start:stop])
+        for loss in chunk.tolist():
+            raw.append(loss)
+            avg = beta * avg + (1.0 - beta) * loss
+            sm = avg / (1.0 - beta ** len(raw))
+            best = min(best, sm)
+            if diverge_factor is not None and sm > diverge_factor * best:
+                stopped = True
+                break
+        if stopped or len(chunk) < stop - start:  # exploded, or a loss was not finite
+            stopped = True
+            break
 
     n = len(raw)
     losses = np.asarray(raw, dtype=np.float64)

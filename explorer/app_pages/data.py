@@ -10,7 +10,7 @@ from mlp_lm.errors import MLPLMError
 
 holder = get_holder()
 ss = st.session_state
-st.title("📄 Data")
+st.title(":material/description: Data")
 st.caption("One name per line. `.` pads the start of every name and marks its end; each character becomes an "
            "example whose input is the `block_size` characters before it.")
 
@@ -29,16 +29,16 @@ def use_default() -> None:
     ss.pop("data_error", None)
 
 
-with st.expander("Use other names: upload a file or paste a list", expanded=False):
-    up = st.file_uploader("Upload a names file (UTF-8 text, one name per line, ≤ 5 MB)", key="data_upload")
-    if up is not None and up.file_id != holder.last_upload:
-        try:
-            holder.load_upload(up.name, up.getvalue(), up.file_id)  # bytes stay in memory; nothing is written to disk
-        except MLPLMError:
-            pass  # holder.last_upload_error keeps the message while this file stays in the uploader
-    if up is not None and up.file_id == holder.last_upload and holder.last_upload_error:
-        st.error(f"{up.name}: {holder.last_upload_error}. Still using {holder.names.name}.")
-    st.text_area("…or paste names, one per line", key="data_paste", height=120, placeholder="emma\nolivia\nava\n…")
+up = st.file_uploader("Use your own names: upload a text file, one name per line (UTF-8, ≤ 5 MB)", key="data_upload")
+if up is not None and up.file_id != holder.last_upload:
+    try:
+        holder.load_upload(up.name, up.getvalue(), up.file_id)  # bytes stay in memory; nothing is written to disk
+    except MLPLMError:
+        pass  # holder.last_upload_error keeps the message while this file stays in the uploader
+if up is not None and up.file_id == holder.last_upload and holder.last_upload_error:
+    st.error(f"{up.name}: {holder.last_upload_error}. Still using {holder.names.name}.")
+with st.expander("…or paste a list, or go back to the default names", expanded=False):
+    st.text_area("Names, one per line", key="data_paste", height=120, placeholder="emma\nolivia\nava\n…")
     a, b, _ = st.columns([1, 1, 3])
     a.button("Use pasted names", key="data_use_paste", on_click=use_pasted)
     b.button("Use the default names.txt", key="data_use_default", on_click=use_default)

@@ -7,7 +7,7 @@ from explorer.session import get_holder, live, tsne_layout
 
 holder = get_holder()
 ss = st.session_state
-st.title("✳️ Embeddings")
+st.title(":material/scatter_plot: Embeddings")
 st.caption("Each character is a learned row of the embedding table C. In the lecture's 2-D run (the **2-D "
            "embeddings** preset) the vowels drift together and '.' sits apart; with more dimensions PCA or t-SNE "
            "projects them to 2-D. Updates live while training.")

@@ -9,7 +9,7 @@ from mlp_lm.sampler import SAMPLE_SEED, label, next_step, sample, score
 
 holder = get_holder()
 ss = st.session_state
-st.title("🎲 Sampler")
+st.title(":material/casino: Sampler")
 st.caption("The lecture's loop: start from `block_size` dots, look at the next-character distribution, draw one, "
            "shift it into the context, stop at '.'. Temperature, top-k and top-p reshape the distribution first.")
 
@@ -114,7 +114,7 @@ with tab_step:
     else:
         last = stp["steps"][-1]
         shown = "." * bs + stp["prefix"] + ("." if stp["done"] else "")
-        st.markdown(f"### `{shown}`" + ("  ✅ done" if stp["done"] else ""))
+        st.markdown(f"### `{shown}`" + ("  :material/check_circle: done" if stp["done"] else ""))
         st.plotly_chart(charts.next_char_figure(last.probs, itos, last.chosen,
                                                 title=f"step {len(stp['steps'])}: context '{last.context}' → drew '{last.char}' "
                                                       f"(p = {last.p:.3f})"),

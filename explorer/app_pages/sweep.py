@@ -13,7 +13,7 @@ from mlp_lm.sweep import lr_sweep
 
 holder = get_holder()
 ss = st.session_state
-st.title("🔎 Learning-rate sweep")
+st.title(":material/troubleshoot: Learning-rate sweep")
 st.caption("makemore part 2 finds its learning rate by taking one minibatch step per rate on an exponential grid "
            "(`lre = torch.linspace(-3, 0, 1000); lrs = 10**lre`) and plotting the loss: good rates sit in the valley "
            "before the loss blows up. The sweep trains a **copy** of the parameters and uses the sidebar's optimizer, "

@@ -9,7 +9,7 @@ from mlp_lm.errors import MLPLMError
 from mlp_lm.schedule import lr_schedule
 
 holder = get_holder()
-st.title("📉 Train")
+st.title(":material/show_chart: Train")
 st.caption("Karpathy's makemore part 2 MLP: embed the last `block_size` characters, tanh hidden layer, softmax over "
            "the next character. Press **Start** in the sidebar and watch the loss fall.")
 
