@@ -29,6 +29,7 @@ from .schedule import lr_schedule
 
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "diverged", "error")
 DIVERGE_FACTOR = 10.0  # a loss above 10× the run's first loss (or non-finite) ends the run as "diverged"
+MAX_EVALS = 2_000      # evaluations kept in a snapshot; older ones are thinned beyond this
 CHUNK_SECONDS = 0.05   # target wall time of one chunk: sets snapshot rate and how fast pause/stop take effect
 
 
@@ -210,6 +211,8 @@ class Trainer:
         ds = self.dataset
         rows = self._train_rows
         self._evals.append(Eval(self._step, evaluate(params, ds.Xtr[rows], ds.Ytr[rows]), evaluate(params, ds.Xdev, ds.Ydev)))
+        if len(self._evals) > MAX_EVALS:  # bounded like the loss history: thin out the older half
+            self._evals = self._evals[: MAX_EVALS // 2 : 2] + self._evals[MAX_EVALS // 2 :]
 
     def _first_bad(self, losses: np.ndarray) -> int:
         """Index of the first loss that is non-finite or above DIVERGE_FACTOR × the run's first loss; len if none."""
