@@ -33,5 +33,6 @@ pages = st.navigation([
     st.Page("app_pages/sampler.py", title="Sampler", icon=":material/casino:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/description:"),
 ])
-sidebar.draw(holder)
+status_box = sidebar.draw(holder)
 pages.run()
+sidebar.draw_status(holder, status_box)  # after the page: see sidebar.draw_status

@@ -1,7 +1,7 @@
 """Plotly figure builders. They take plain data (NumPy arrays, lists, floats) and return a `go.Figure`; no Streamlit.
 
-Small figures (bars, sweep suggestions) get Python lists so their JSON is plain numbers; long series are passed as
-float arrays (Plotly sends them as compact typed arrays).
+Data go in as Python lists, so the figure JSON holds plain numbers (not Plotly's base64 typed arrays) that any
+client or test can read; the live loss curve is downsampled to ≤ 2,000 points per trace first, so this stays cheap.
 """
 from __future__ import annotations
 
@@ -49,12 +49,13 @@ def loss_figure(steps: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, eva
     fig = go.Figure()
     hover = "step %{x:,}<br>loss %{customdata:.4f}<extra>%{fullData.name}</extra>"
     if len(steps):
-        fig.add_trace(go.Scatter(x=steps, y=f(losses), customdata=np.asarray(losses, dtype=np.float64), mode="lines",
-                                   name="minibatch loss", line=dict(color=RAW_COLOUR, width=1), hovertemplate=hover))
+        x = np.asarray(steps).tolist()  # plain JSON lists (≤ 2,000 points): readable by any client, no typed arrays
+        fig.add_trace(go.Scatter(x=x, y=f(losses).round(5).tolist(), customdata=np.asarray(losses, dtype=np.float64).round(5).tolist(),
+                                 mode="lines", name="minibatch loss", line=dict(color=RAW_COLOUR, width=1), hovertemplate=hover))
         if smoothing > 0:
-            fig.add_trace(go.Scatter(x=steps, y=f(smoothed), customdata=np.asarray(smoothed, dtype=np.float64),
-                                       mode="lines", name=f"smoothed (EMA {smoothing:g})",
-                                       line=dict(color=SMOOTH_COLOUR, width=2), hovertemplate=hover))
+            fig.add_trace(go.Scatter(x=x, y=f(smoothed).round(5).tolist(), customdata=np.asarray(smoothed, dtype=np.float64).round(5).tolist(),
+                                     mode="lines", name=f"smoothed (EMA {smoothing:g})",
+                                     line=dict(color=SMOOTH_COLOUR, width=2), hovertemplate=hover))
     if evals:
         es = [e[0] for e in evals]
         for name, idx, colour, symbol in (("train (eval)", 1, TRAIN_COLOUR, "circle"), ("dev (eval)", 2, DEV_COLOUR, "diamond")):

@@ -122,9 +122,16 @@ class Holder:
         return None if self.trainer is None else self.trainer.dataset
 
     def live(self) -> bool:
-        """True while something can change what the pages show: a running thread, or just after a click."""
+        """True while something can change what the pages show: a running or starting thread, or just after a click."""
         s = self.snapshot()
-        return (s is not None and s.status == "running") or time.monotonic() < self.poll_until
+        if s is not None and (s.status == "running" or self.starting()):
+            return True
+        return time.monotonic() < self.poll_until
+
+    def starting(self) -> bool:
+        """The thread is up but has not trained yet (loading the fast kernel can take seconds in a fresh process)."""
+        t = self.trainer
+        return t is not None and t.alive and t.snapshot().status == "idle"
 
     def pending(self, values: dict) -> list[str]:
         """Sidebar settings that differ from the current run's (they apply to the next run)."""
@@ -135,13 +142,23 @@ class Holder:
             model, train = build_configs(values, len(ds.vocab))
         except MLPLMError as e:
             return [f"invalid setting: {e}"]
-        s = self.trainer.snapshot()
-        return pending_changes(model, train, s.model_config, s.train_config,
+        t = self.trainer  # t.cfg, not the snapshot's: set_lr replaces it at once, the snapshot follows a chunk later
+        return pending_changes(model, train, t.model_cfg, t.cfg,
                                self.names.name, self.run_names.name if self.run_names else None)
 
     # ---- control ---------------------------------------------------------------------------------------------------
     def _poll(self) -> None:
         self.poll_until = time.monotonic() + POLL_GRACE
+
+    def _await(self, statuses: tuple[str, ...], timeout: float) -> None:
+        """Wait (briefly) until the trainer publishes one of `statuses` or ends, so the page drawn right after a
+        click already shows its effect (a chunk lasts ≈ 50 ms); live polling covers anything slower."""
+        end = time.monotonic() + timeout
+        while self.trainer is not None and time.monotonic() < end:
+            s = self.trainer.snapshot()
+            if s.status in statuses or s.done:
+                return
+            time.sleep(0.01)
 
     def new_trainer(self, values: dict) -> Trainer:
         """Stop the current trainer (if any) and make an idle one from `values` on the current data.
@@ -172,23 +189,34 @@ class Holder:
         else:
             t.start()
         self._poll()
+        self._await(("running",), 0.3)
 
     def pause(self) -> None:
         if self.trainer is not None and not self.trainer.snapshot().done:
             self.trainer.pause()
             self._poll()
+            if self.trainer.alive:
+                self._await(("paused",), 2.0)
 
     def resume(self) -> None:
         if self.trainer is not None and not self.trainer.snapshot().done:
             self.trainer.resume()
             self._poll()
+            self._await(("running",), 0.3)
 
     def step(self, n: int, values: dict) -> None:
         """Run n steps then pause (making a paused run first if there is none)."""
         if self._needs_new(values):
             self.new_trainer(values)
+        target = self.trainer.snapshot().step + int(n)
         self.trainer.step(int(n))
         self._poll()
+        end = time.monotonic() + 1.0  # a short Step is shown done at once; a long one is followed live
+        while time.monotonic() < end:
+            s = self.trainer.snapshot()
+            if s.done or (s.status == "paused" and s.step >= min(target, s.steps)):
+                break
+            time.sleep(0.01)
 
     def stop(self) -> None:
         if self.trainer is not None:

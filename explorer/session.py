@@ -87,14 +87,14 @@ def live(holder: Holder, body, *, key: str) -> None:
     _fragment()
 
 
-def status_text(snap) -> tuple[str, str]:
+def status_text(snap, starting: bool = False) -> tuple[str, str]:
     """(kind, text) for a snapshot: kind is one of info / success / warning / error."""
     if snap is None:
         return "info", "No run yet — press **Start** (or **Step**) in the sidebar."
     where = f"step {snap.step:,} / {snap.steps:,}"
-    if snap.status == "running" and snap.step == 0:
-        return "info", (f":material/hourglass_top: **starting** — {where}. (The first run on a machine compiles the fast training kernel: "
-                        "a few seconds.)")
+    if snap.status in ("running", "idle") and snap.step == 0 and starting:
+        return "info", (f":material/hourglass_top: **starting** — {where}. Loading the fast training kernel takes a "
+                        "few seconds the first time (longer on a machine's very first run, which compiles it).")
     if snap.status == "running":
         return "info", f":material/play_circle: **running** — {where} · {snap.steps_per_s:,.0f} steps/s"
     if snap.status == "paused":
@@ -112,6 +112,6 @@ def status_text(snap) -> tuple[str, str]:
     return "error", f":material/error: **error** — {snap.message or 'training failed'}"
 
 
-def show_status(snap) -> None:
-    kind, text = status_text(snap)
+def show_status(snap, starting: bool = False) -> None:
+    kind, text = status_text(snap, starting)
     getattr(st, kind)(text)

@@ -21,7 +21,6 @@ LECTURE_DEV_LOSS = 2.17  # the dev loss makemore part 2 reaches with the lecture
 MODEL_FIELDS = ("block_size", "emb_dim", "hidden", "init")
 TRAIN_FIELDS = ("steps", "batch_size", "optimizer", "lr", "lr2", "decay_step", "schedule", "weight_decay", "seed")
 FIELDS = MODEL_FIELDS + TRAIN_FIELDS + ("eval_every",)
-LIVE_FIELDS = ("lr", "lr2")  # can change while a run trains (Trainer.set_lr)
 
 # Widget ranges (the issue's): block_size 1–16, embedding 2–64, hidden 8–1024.
 RANGES = {
@@ -102,7 +101,8 @@ def pending_changes(model_new: ModelConfig, train_new: TrainConfig, model_run: M
                     data_new: str | None = None, data_run: str | None = None) -> list[str]:
     """Human-readable "field: run value → sidebar value" for settings that only apply to the next run.
 
-    The live fields (lr, lr2) are left out: the sidebar pushes them into the running trainer.
+    The live fields (lr, lr2) only show up when they were not pushed into the run (the sidebar pushes every edit of
+    them into a run in progress, but not a preset's values, which are meant for the next run).
     """
     out = []
     for f in MODEL_FIELDS:
@@ -112,8 +112,6 @@ def pending_changes(model_new: ModelConfig, train_new: TrainConfig, model_run: M
     if model_run.vocab_size != model_new.vocab_size:
         out.append(f"vocabulary: {model_run.vocab_size} → {model_new.vocab_size} characters")
     for f in TRAIN_FIELDS + ("eval_interval",):
-        if f in LIVE_FIELDS:
-            continue
         a, b = getattr(train_run, f), getattr(train_new, f)
         if f == "decay_step":
             a, b = train_run.decay_at, train_new.decay_at

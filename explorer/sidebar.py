@@ -26,6 +26,11 @@ HELP = {
 }
 
 
+def _first_chunk(holder: Holder) -> bool:
+    s = holder.snapshot()
+    return s is not None and s.status == "running" and s.step == 0
+
+
 def _control(action: str) -> None:
     """Run-control button callback (runs in the script thread before the rerun)."""
     holder: Holder = get_holder()
@@ -63,17 +68,28 @@ def set_lr(lr: float) -> None:
 
 
 def _apply_preset() -> None:
+    """Set the widgets from the preset. Not pushed into a run in progress: a preset describes the next run."""
     ss = st.session_state
     for k, v in S.preset_values(ss["preset"]).items():
         ss[k] = v
-    push_lr()
 
 
-def draw(holder: Holder) -> None:
+def draw_status(holder: Holder, box) -> None:
+    """The live status line, drawn into `box` (a sidebar container made by draw()).
+
+    app.py calls this after the page, so within one script run the page's numbers are updated before the status
+    says e.g. "paused": whoever reads "paused" also reads the step it paused at.
+    """
+    with box:
+        live(holder, lambda: show_status(holder.snapshot(), holder.starting() or _first_chunk(holder)), key="sidebar_status")
+
+
+def draw(holder: Holder):
+    """The sidebar; returns the (still empty) container for the status line, see draw_status()."""
     ss = st.session_state
     with st.sidebar:
         st.markdown("### :material/psychology: MLP LM Explorer")
-        live(holder, lambda: show_status(holder.snapshot()), key="sidebar_status")
+        box = st.container()
 
         c1, c2 = st.columns(2)
         c1.button("Start", key="btn_start", on_click=_control, args=("start",), type="primary", width="stretch",
@@ -123,3 +139,4 @@ def draw(holder: Holder) -> None:
         b.selectbox("Step runs", S.STEP_CHOICES, key="step_n", help=HELP["step_n"],
                     format_func=lambda v: f"{v:,} step" + ("s" if v > 1 else ""))
         st.caption(f"Data: {holder.names.name} · {len(holder.names.words):,} names · one CPU thread for training")
+    return box

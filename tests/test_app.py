@@ -24,6 +24,7 @@ from explorer.charts import CHOSEN_COLOUR  # noqa: E402
 from explorer.holder import OPEN_HOLDERS, Holder, parse_upload  # noqa: E402
 from mlp_lm.data import DataError  # noqa: E402
 from mlp_lm.errors import MLPLMError  # noqa: E402
+from mlp_lm.presets import PRESETS  # noqa: E402
 
 APP = str(ROOT / "explorer" / "app.py")
 PAGES = ["app_pages/train.py", "app_pages/sweep.py", "app_pages/embeddings.py", "app_pages/sampler.py",
@@ -133,6 +134,12 @@ def test_every_page_renders_before_training_and_says_what_to_do():
     labels = [b.label for b in at.sidebar.button]
     for name in ("Start", "Pause", "Resume", "Step", "Stop", "Reset"):
         assert name in labels
+    at.selectbox(key="preset").set_value("Fast").run()  # a preset sets the widgets
+    assert (at.number_input(key="steps").value, at.selectbox(key="optimizer").value, at.select_slider(key="batch_size").value,
+            at.selectbox(key="schedule").value, at.selectbox(key="init").value) == tuple(
+        PRESETS["fast"][k] for k in ("steps", "optimizer", "batch_size", "schedule", "init"))
+    at.selectbox(key="preset").set_value("2-D embeddings").run()
+    assert at.slider(key="emb_dim").value == 2 and at.slider(key="hidden").value == 100
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
@@ -189,9 +196,9 @@ def test_start_pause_resume_stop():
     assert any("paused" in i.value for i in at.sidebar.warning)
     click(at, "btn_resume")
     assert poll(at, lambda: step_metric(at) > held), "Resume did not continue"
-    thread = holder().trainer._thread
+    trainer = holder().trainer
     click(at, "btn_stop")
-    assert not thread.is_alive() and not trainer_threads(), "Stop did not end the training thread"
+    assert not trainer.alive and not trainer_threads(), "Stop did not end the training thread"
     assert holder().snapshot().status == "stopped"
     poll(at, lambda: True, timeout=0)
     assert any("stopped" in w.value for w in at.sidebar.warning)
@@ -223,6 +230,20 @@ def test_a_finished_run_shows_curve_evals_and_references():
     assert any("finished" in s.value for s in at.sidebar.success)
 
 
+def test_a_diverging_run_says_why_and_keeps_the_app_usable():
+    at = small(new_app(), steps=5_000, optimizer="adam", init="scaled")
+    at.number_input(key="lr").set_value(10.0)
+    at.run()
+    click(at, "btn_start")
+    assert poll(at, lambda: holder().snapshot().status == "diverged")
+    at.run()
+    errors = " ".join(e.value for e in at.sidebar.error)
+    assert "diverged" in errors and "Lower the learning rate" in errors
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+
+
 def test_sweep_draws_named_suggestions_and_copies_one_into_the_sidebar():
     at = new_app()
     at.switch_page("app_pages/sweep.py").run()
@@ -239,6 +260,22 @@ def test_sweep_draws_named_suggestions_and_copies_one_into_the_sidebar():
     assert at.session_state["lr"] == pytest.approx(lr, rel=1e-2)
     assert at.number_input(key="lr").value == pytest.approx(lr, rel=1e-2)
     assert not trainer_threads(), "the sweep must not start a run"
+
+
+def test_sweep_on_the_current_model_leaves_the_run_alone():
+    at = small(new_app(), steps=1_000_000)
+    click(at, "btn_start")
+    assert poll(at, lambda: step_metric(at) > 0)
+    at.switch_page("app_pages/sweep.py").run()
+    at.radio(key="sweep_source").set_value("current").run()
+    at.number_input(key="sweep_num").set_value(300)
+    trainer, before = holder().trainer, holder().snapshot().params["C"].clone()
+    click(at, "sweep_run")
+    assert not at.error and "current model of run 1" in " ".join(c.value for c in at.caption)
+    assert holder().trainer is trainer and trainer.alive and holder().snapshot().status == "running"
+    step = holder().snapshot().step
+    assert poll(at, lambda: holder().snapshot().step > step, timeout=5), "the run stopped during the sweep"
+    assert before.shape == holder().snapshot().params["C"].shape
 
 
 def test_sampler_bars_are_distributions_and_bad_names_do_not_crash():
@@ -319,3 +356,56 @@ def test_modules_that_mention_threads_make_no_streamlit_calls():
         text = path.read_text()
         if "threading.Thread" in text or "Thread(" in text:
             assert "st." not in text, f"{path} deals with threads and calls Streamlit"
+
+
+# ---------------------------------------------------------------------------------------- the plain modules behind
+
+def test_debiased_ema_is_tensorboards_smoothing():
+    from explorer.series import debiased_ema, downsample, window
+
+    v = np.array([3.0, 2.0, np.nan, 1.0, 4.0, 2.5])
+    w, last, n, expected = 0.6, 0.0, 0, []
+    for x in v:  # TensorBoard's loop; a non-finite point is skipped (here: shows the previous smoothed value)
+        if np.isfinite(x):
+            last, n = last * w + (1 - w) * x, n + 1
+            expected.append(last / (1 - w ** n))
+        else:
+            expected.append(expected[-1])
+    assert debiased_ema(v, w) == pytest.approx(expected)
+    assert debiased_ema(v, w)[0] == pytest.approx(3.0)  # debiased: the first point is not pulled towards 0
+    assert debiased_ema(v[:2], 0.0).tolist() == [3.0, 2.0]
+    idx = downsample(20_000)
+    assert len(idx) <= 2_000 and idx[0] == 0 and idx[-1] == 19_999
+    steps = np.arange(100)
+    assert window(steps, steps * 2, last=10)[0].tolist() == list(range(89, 100))
+
+
+def test_projections_pca_tsne_neighbours_and_alignment():
+    from explorer import projections as P
+
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(27, 10))
+    xy, ratio = P.pca(C)
+    assert xy.shape == (27, 2) and 0 < ratio.sum() <= 1 and ratio[0] >= ratio[1]
+    assert P.tsne(C, perplexity=50, seed=0).shape == (27, 2)  # clamped below the number of points
+    C2 = np.zeros((4, 2)); C2[:, 0] = [1, 2, -1, 0.1]; C2[3, 1] = 1
+    assert [j for j, _ in P.nearest(C2, 0, 2)] == [1, 3]
+    R = np.array([[0.0, -1.0], [1.0, 0.0]])
+    assert P.align(xy, xy @ R) == pytest.approx(xy, abs=1e-9)
+    assert P.align_signs(xy, -xy) == pytest.approx(xy)
+    assert [P.category(c) for c in ".aZ9"] == ["'.' (start/end)", "vowel", "consonant", "other"]
+
+
+def test_presets_build_valid_configs_and_changes_are_listed():
+    from explorer.settings import PRESET_LABELS, build_configs, default_values, pending_changes
+
+    assert list(PRESET_LABELS)[:3] == ["Lecture (dev ≈ 2.17)", "Fast", "2-D embeddings"]
+    lecture = default_values("Lecture (dev ≈ 2.17)")
+    m, t = build_configs(lecture, 27)
+    assert (m.n_params, t.steps, t.lr, t.lr2, t.decay_at, t.batch_size, t.threads) == (11_897, 200_000, 0.1, 0.01, 100_000, 32, 1)
+    assert build_configs(default_values("2-D embeddings"), 27)[0].emb_dim == 2
+    m2, t2 = build_configs({**lecture, "hidden": 300, "lr": 0.05}, 27)
+    assert pending_changes(m2, t2, m, t) == ["hidden units: 200 → 300", "learning rate: 0.1 → 0.05"]
+    assert pending_changes(m2, t2, m2, t2, "a.txt", "names.txt (default)") == ["data: names.txt (default) → a.txt"]
+    with pytest.raises(MLPLMError):
+        build_configs({**lecture, "optimizer": "lion"}, 27)

@@ -13,63 +13,66 @@ st.caption("Each character is a learned row of the embedding table C. In the lec
            "projects them to 2-D. Updates live while training.")
 
 snap = holder.snapshot()
+
+
+def render() -> None:
+    ds = holder.run_dataset()
+    itos = list(ds.vocab.itos)
+    E = snap.model_config.emb_dim
+    VIEWS = ("raw dimensions", "PCA", "t-SNE")
+
+    c1, c2, c3 = st.columns([1.3, 2, 1.3])
+    view = c1.radio("View", VIEWS, key="emb_view", persist_state="session", horizontal=True)
+    if view == "raw dimensions":
+        a, b = c2.columns(2)
+        dx = a.selectbox("x = dimension", range(E), index=0, key=f"emb_dx_{E}")
+        dy = b.selectbox("y = dimension", range(E), index=min(1, E - 1), key=f"emb_dy_{E}")
+    elif view == "t-SNE":
+        a, b = c2.columns([3, 1])
+        pmax = int(projections.max_perplexity(len(itos)))
+        perplexity = a.slider("Perplexity (< number of characters)", 2, max(pmax - 1, 2), min(5, max(pmax - 1, 2)),
+                              key=f"emb_perplexity_{pmax}", help="sklearn's TSNE requires perplexity < the number of points.")
+        tsne_seed = b.number_input("Seed", 0, 10_000, 0, key="emb_tsne_seed")
+    pick = c3.selectbox("Nearest neighbours of", itos, index=itos.index("a") if "a" in itos else 0, key=f"emb_pick_{len(itos)}",
+                        format_func=lambda ch: f"'{ch}'")
+    k = min(5, len(itos) - 1)
+
+    def body() -> None:
+        s = holder.snapshot()
+        if s is None or holder.run_dataset() is not ds:  # a new run with another vocabulary: the full rerun redraws
+            return
+        C = s.params["C"].detach().cpu().numpy().astype(np.float64)
+        prev_key = f"emb_prev_{view}_{holder.run_id}"
+        prev = ss.get(prev_key)
+        if view == "raw dimensions":
+            xy = projections.raw(C, dx, dy)
+            xt, yt, title = f"C[:, {dx}]", f"C[:, {dy}]", f"raw dimensions {dx} and {dy} of {E}"
+        elif view == "PCA":
+            xy, ratio = projections.pca(C)
+            xy = projections.align_signs(prev, xy)
+            xt, yt = f"PC1 ({100 * ratio[0]:.1f}% of variance)", f"PC2 ({100 * ratio[1]:.1f}% of variance)"
+            title = f"PCA of {E}-D embeddings: {100 * (ratio[0] + ratio[1]):.1f}% of the variance shown"
+        else:
+            xy = projections.align(prev, tsne_layout(C, float(perplexity), int(tsne_seed)))
+            xt, yt, title = "t-SNE 1", "t-SNE 2", f"t-SNE of {E}-D embeddings (perplexity {perplexity})"
+        ss[prev_key] = xy
+        i = itos.index(pick)
+        nn = projections.nearest(C, i, k)
+        left, right = st.columns([3, 1])
+        left.plotly_chart(charts.embedding_figure(xy, itos, x_title=xt, y_title=yt, title=f"{title} · step {s.step:,}",
+                                                  highlight=i, neighbours=[j for j, _ in nn]),
+                          key="emb_chart", config={"displaylogo": False})
+        right.markdown(f"**Closest to '{pick}'** (cosine, all {E} dims)")
+        right.dataframe({"char": [f"'{itos[j]}'" for j, _ in nn], "cosine": [round(sim, 3) for _, sim in nn],
+                         "kind": [projections.category(itos[j]) for j, _ in nn]}, hide_index=True)
+        right.caption("Vowels red, consonants blue, '.' black. Similar rows mean the model treats the characters as "
+                      "interchangeable contexts.")
+
+    live(holder, body, key="emb_live")
+
+
 if snap is None:
     st.info("No model yet. Press **Start** (or **Reset** to see the untrained, random embeddings) in the sidebar. "
             "Pick the **2-D embeddings** preset to reproduce the lecture's plot exactly.")
-    st.stop()
-
-ds = holder.run_dataset()
-itos = list(ds.vocab.itos)
-E = snap.model_config.emb_dim
-VIEWS = ("raw dimensions", "PCA", "t-SNE")
-
-c1, c2, c3 = st.columns([1.3, 2, 1.3])
-view = c1.radio("View", VIEWS, key="emb_view", persist_state="session", horizontal=True)
-if view == "raw dimensions":
-    a, b = c2.columns(2)
-    dx = a.selectbox("x = dimension", range(E), index=0, key=f"emb_dx_{E}")
-    dy = b.selectbox("y = dimension", range(E), index=min(1, E - 1), key=f"emb_dy_{E}")
-elif view == "t-SNE":
-    a, b = c2.columns([3, 1])
-    pmax = int(projections.max_perplexity(len(itos)))
-    perplexity = a.slider("Perplexity (< number of characters)", 2, max(pmax - 1, 2), min(5, max(pmax - 1, 2)),
-                          key=f"emb_perplexity_{pmax}", help="sklearn's TSNE requires perplexity < the number of points.")
-    tsne_seed = b.number_input("Seed", 0, 10_000, 0, key="emb_tsne_seed")
-pick = c3.selectbox("Nearest neighbours of", itos, index=itos.index("a") if "a" in itos else 0, key=f"emb_pick_{len(itos)}",
-                    format_func=lambda ch: f"'{ch}'")
-k = min(5, len(itos) - 1)
-
-
-def body() -> None:
-    s = holder.snapshot()
-    if s is None or holder.run_dataset() is not ds:  # a new run with another vocabulary: the full rerun redraws
-        return
-    C = s.params["C"].detach().cpu().numpy().astype(np.float64)
-    prev_key = f"emb_prev_{view}_{holder.run_id}"
-    prev = ss.get(prev_key)
-    if view == "raw dimensions":
-        xy = projections.raw(C, dx, dy)
-        xt, yt, title = f"C[:, {dx}]", f"C[:, {dy}]", f"raw dimensions {dx} and {dy} of {E}"
-    elif view == "PCA":
-        xy, ratio = projections.pca(C)
-        xy = projections.align_signs(prev, xy)
-        xt, yt = f"PC1 ({100 * ratio[0]:.1f}% of variance)", f"PC2 ({100 * ratio[1]:.1f}% of variance)"
-        title = f"PCA of {E}-D embeddings: {100 * (ratio[0] + ratio[1]):.1f}% of the variance shown"
-    else:
-        xy = projections.align(prev, tsne_layout(C, float(perplexity), int(tsne_seed)))
-        xt, yt, title = "t-SNE 1", "t-SNE 2", f"t-SNE of {E}-D embeddings (perplexity {perplexity})"
-    ss[prev_key] = xy
-    i = itos.index(pick)
-    nn = projections.nearest(C, i, k)
-    left, right = st.columns([3, 1])
-    left.plotly_chart(charts.embedding_figure(xy, itos, x_title=xt, y_title=yt, title=f"{title} · step {s.step:,}",
-                                              highlight=i, neighbours=[j for j, _ in nn]),
-                      key="emb_chart", config={"displaylogo": False})
-    right.markdown(f"**Closest to '{pick}'** (cosine, all {E} dims)")
-    right.dataframe({"char": [f"'{itos[j]}'" for j, _ in nn], "cosine": [round(sim, 3) for _, sim in nn],
-                     "kind": [projections.category(itos[j]) for j, _ in nn]}, hide_index=True)
-    right.caption("Vowels red, consonants blue, '.' black. Similar rows mean the model treats the characters as "
-                  "interchangeable contexts.")
-
-
-live(holder, body, key="emb_live")
+else:
+    render()

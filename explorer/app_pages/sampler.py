@@ -14,125 +14,126 @@ st.caption("The lecture's loop: start from `block_size` dots, look at the next-c
            "shift it into the context, stop at '.'. Temperature, top-k and top-p reshape the distribution first.")
 
 snap = holder.snapshot()
+
+
+def render() -> None:
+    ds = holder.run_dataset()
+    vocab, itos = ds.vocab, list(ds.vocab.itos)
+    V, bs = len(itos), snap.model_config.block_size
+    WHERE = {"train": "in-train", "dev/test": "dev/test", "novel": "novel"}
+    st.caption(f"Model: run {holder.run_id}, step {snap.step:,} ({snap.status}) — samples use the latest parameters.")
+
+    c = st.columns(5)
+    n = c[0].number_input("Names", 1, 100, 20, key="samp_n", persist_state="session")
+    seed = c[1].number_input("Seed", 0, 2**32 - 1, SAMPLE_SEED, key="samp_seed", persist_state="session",
+                             help=f"{SAMPLE_SEED} is the notebook's sampling seed (2147483647 + 10).")
+    temperature = c[2].slider("Temperature", 0.05, 3.0, 1.0, step=0.05, key="samp_temp", persist_state="session")
+    top_k = c[3].slider("Top-k (0 = off)", 0, V, 0, key=f"samp_topk_{V}")
+    top_p = c[4].slider("Top-p (1 = off)", 0.05, 1.0, 1.0, step=0.05, key="samp_topp", persist_state="session")
+    filters = dict(temperature=float(temperature), top_k=int(top_k) or None, top_p=float(top_p) if top_p < 1.0 else None)
+
+    def generate() -> None:
+        s = holder.snapshot()
+        try:
+            samples = sample(s.params, vocab, bs, int(n), seed=int(seed), max_len=50, **filters)
+        except MLPLMError as e:
+            ss["samp_error"] = str(e)
+            return
+        ss.pop("samp_error", None)
+        ss["samples"] = dict(samples=samples, where=[WHERE[w] for w in label([x.name for x in samples], ds)],
+                             run=holder.run_id, step=s.step, itos=itos)
+
+    def next_char() -> None:
+        st_ = ss.get("stepper")
+        if st_ is None or st_["run"] != holder.run_id or st_["done"]:
+            st_ = dict(run=holder.run_id, prefix="", steps=[], done=False)
+        try:
+            step = next_step(holder.snapshot().params, vocab, bs, st_["prefix"], seed=int(seed), **filters)
+        except MLPLMError as e:
+            ss["samp_error"] = str(e)
+            return
+        ss.pop("samp_error", None)
+        st_["steps"].append(step)
+        if step.chosen == 0 or len(st_["steps"]) >= 50:
+            st_["done"] = True
+        else:
+            st_["prefix"] += step.char
+        ss["stepper"] = st_
+
+    def restart() -> None:
+        ss.pop("stepper", None)
+
+    if ss.get("samp_error"):
+        st.error(ss["samp_error"])
+
+    tab_gen, tab_step, tab_score = st.tabs(["Generate", "Step by step", "Score a name"])
+
+    with tab_gen:
+        st.button("Generate", key="samp_generate", type="primary", on_click=generate)
+        got = ss.get("samples")
+        if got is None or got["itos"] != itos:
+            st.info("Press **Generate** to draw names with the settings above.")
+        else:
+            samples, where = got["samples"], got["where"]
+            counts = {w: where.count(w) for w in WHERE.values()}
+            st.caption(f"From run {got['run']} at step {got['step']:,} · " + " · ".join(f"{v} {k}" for k, v in counts.items())
+                       + " — *in-train*: the name is in the training split; *dev/test*: only in a held-out split; "
+                         "*novel*: in no split.")
+            st.dataframe({"name": [x.name + ("" if x.ended else "…") for x in samples], "where": where,
+                          "length": [len(x.name) for x in samples],
+                          "mean p per char": [round(float(np.mean([t.p for t in x.steps])), 3) for x in samples]},
+                         hide_index=True, height=min(36 * (len(samples) + 1), 400))
+            k = st.selectbox("Look inside", range(len(samples)), key="samp_pick",
+                             format_func=lambda i: f"{samples[i].name or '(empty)'} — {where[i]}")
+            chosen = samples[k]
+            st.markdown(f"**{chosen.name or '(empty)'}**: the distribution at each step, the drawn character in orange.")
+            cols = st.columns(3)
+            for j, t in enumerate(chosen.steps):
+                cols[j % 3].plotly_chart(
+                    charts.next_char_figure(t.probs, itos, t.chosen, title=f"{j + 1}. '{t.context}' → '{t.char}'  (p = {t.p:.3f})",
+                                            height=260), key=f"samp_bars_{j}", config={"displaylogo": False})
+            with st.expander("All steps as a heatmap"):
+                st.plotly_chart(charts.steps_heatmap([t.context for t in chosen.steps], [t.char for t in chosen.steps],
+                                                     np.stack([t.probs for t in chosen.steps]), [t.chosen for t in chosen.steps],
+                                                     itos), key="samp_heatmap", config={"displaylogo": False})
+
+    with tab_step:
+        a, b, _ = st.columns([1, 1, 4])
+        a.button("Next character", key="samp_next", type="primary", on_click=next_char)
+        b.button("Start over", key="samp_restart", on_click=restart)
+        stp = ss.get("stepper")
+        if stp is None or stp["run"] != holder.run_id or not stp["steps"]:
+            st.info("Press **Next character**: the model looks at the context, shows its distribution over the next "
+                    "character, and draws one. Repeat until it draws '.'. Uses the latest parameters, even mid-training.")
+        else:
+            last = stp["steps"][-1]
+            shown = "." * bs + stp["prefix"] + ("." if stp["done"] else "")
+            st.markdown(f"### `{shown}`" + ("  :material/check_circle: done" if stp["done"] else ""))
+            st.plotly_chart(charts.next_char_figure(last.probs, itos, last.chosen,
+                                                    title=f"step {len(stp['steps'])}: context '{last.context}' → drew '{last.char}' "
+                                                          f"(p = {last.p:.3f})"),
+                            key="samp_step_bars", config={"displaylogo": False})
+            st.caption(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"]))
+
+    with tab_score:
+        default = "emma" if all(ch in vocab.stoi for ch in "emma") else ds.words[0]
+        typed = st.text_input("Type a name", default, key="samp_typed", persist_state="session", max_chars=64)
+        if typed.strip():
+            try:
+                sc = score(holder.snapshot().params, vocab, bs, typed.strip())
+            except MLPLMError as e:
+                st.error(str(e))
+            else:
+                m = st.columns(3)
+                m[0].metric("−log likelihood", f"{sc.nll:.3f}")
+                m[1].metric("per character", f"{sc.mean_nll:.3f}", help="Comparable with the training/dev loss.")
+                m[2].metric("where", WHERE[label([sc.name], ds)[0]])
+                st.plotly_chart(charts.score_figure(sc.chars, sc.contexts, sc.probs, V), key="samp_score_chart",
+                                config={"displaylogo": False})
+
+
 if snap is None:
     st.info("No model yet. Press **Start** in the sidebar (a few seconds of training already gives name-like "
             "samples), or **Reset** to sample from the untrained model.")
-    st.stop()
-
-ds = holder.run_dataset()
-vocab, itos = ds.vocab, list(ds.vocab.itos)
-V, bs = len(itos), snap.model_config.block_size
-WHERE = {"train": "in-train", "dev/test": "dev/test", "novel": "novel"}
-st.caption(f"Model: run {holder.run_id}, step {snap.step:,} ({snap.status}) — samples use the latest parameters.")
-
-c = st.columns(5)
-n = c[0].number_input("Names", 1, 100, 20, key="samp_n", persist_state="session")
-seed = c[1].number_input("Seed", 0, 2**32 - 1, SAMPLE_SEED, key="samp_seed", persist_state="session",
-                         help=f"{SAMPLE_SEED} is the notebook's sampling seed (2147483647 + 10).")
-temperature = c[2].slider("Temperature", 0.05, 3.0, 1.0, step=0.05, key="samp_temp", persist_state="session")
-top_k = c[3].slider("Top-k (0 = off)", 0, V, 0, key=f"samp_topk_{V}")
-top_p = c[4].slider("Top-p (1 = off)", 0.05, 1.0, 1.0, step=0.05, key="samp_topp", persist_state="session")
-filters = dict(temperature=float(temperature), top_k=int(top_k) or None, top_p=float(top_p) if top_p < 1.0 else None)
-
-
-def generate() -> None:
-    s = holder.snapshot()
-    try:
-        samples = sample(s.params, vocab, bs, int(n), seed=int(seed), max_len=50, **filters)
-    except MLPLMError as e:
-        ss["samp_error"] = str(e)
-        return
-    ss.pop("samp_error", None)
-    ss["samples"] = dict(samples=samples, where=[WHERE[w] for w in label([x.name for x in samples], ds)],
-                         run=holder.run_id, step=s.step, itos=itos)
-
-
-def next_char() -> None:
-    st_ = ss.get("stepper")
-    if st_ is None or st_["run"] != holder.run_id or st_["done"]:
-        st_ = dict(run=holder.run_id, prefix="", steps=[], done=False)
-    try:
-        step = next_step(holder.snapshot().params, vocab, bs, st_["prefix"], seed=int(seed), **filters)
-    except MLPLMError as e:
-        ss["samp_error"] = str(e)
-        return
-    ss.pop("samp_error", None)
-    st_["steps"].append(step)
-    if step.chosen == 0 or len(st_["steps"]) >= 50:
-        st_["done"] = True
-    else:
-        st_["prefix"] += step.char
-    ss["stepper"] = st_
-
-
-def restart() -> None:
-    ss.pop("stepper", None)
-
-
-if ss.get("samp_error"):
-    st.error(ss["samp_error"])
-
-tab_gen, tab_step, tab_score = st.tabs(["Generate", "Step by step", "Score a name"])
-
-with tab_gen:
-    st.button("Generate", key="samp_generate", type="primary", on_click=generate)
-    got = ss.get("samples")
-    if got is None or got["itos"] != itos:
-        st.info("Press **Generate** to draw names with the settings above.")
-    else:
-        samples, where = got["samples"], got["where"]
-        counts = {w: where.count(w) for w in WHERE.values()}
-        st.caption(f"From run {got['run']} at step {got['step']:,} · " + " · ".join(f"{v} {k}" for k, v in counts.items())
-                   + " — *in-train*: the name is in the training split; *dev/test*: only in a held-out split; "
-                     "*novel*: in no split.")
-        st.dataframe({"name": [x.name + ("" if x.ended else "…") for x in samples], "where": where,
-                      "length": [len(x.name) for x in samples],
-                      "mean p per char": [round(float(np.mean([t.p for t in x.steps])), 3) for x in samples]},
-                     hide_index=True, height=min(36 * (len(samples) + 1), 400))
-        k = st.selectbox("Look inside", range(len(samples)), key="samp_pick",
-                         format_func=lambda i: f"{samples[i].name or '(empty)'} — {where[i]}")
-        chosen = samples[k]
-        st.markdown(f"**{chosen.name or '(empty)'}**: the distribution at each step, the drawn character in orange.")
-        cols = st.columns(3)
-        for j, t in enumerate(chosen.steps):
-            cols[j % 3].plotly_chart(
-                charts.next_char_figure(t.probs, itos, t.chosen, title=f"{j + 1}. '{t.context}' → '{t.char}'  (p = {t.p:.3f})",
-                                        height=260), key=f"samp_bars_{j}", config={"displaylogo": False})
-        with st.expander("All steps as a heatmap"):
-            st.plotly_chart(charts.steps_heatmap([t.context for t in chosen.steps], [t.char for t in chosen.steps],
-                                                 np.stack([t.probs for t in chosen.steps]), [t.chosen for t in chosen.steps],
-                                                 itos), key="samp_heatmap", config={"displaylogo": False})
-
-with tab_step:
-    a, b, _ = st.columns([1, 1, 4])
-    a.button("Next character", key="samp_next", type="primary", on_click=next_char)
-    b.button("Start over", key="samp_restart", on_click=restart)
-    stp = ss.get("stepper")
-    if stp is None or stp["run"] != holder.run_id or not stp["steps"]:
-        st.info("Press **Next character**: the model looks at the context, shows its distribution over the next "
-                "character, and draws one. Repeat until it draws '.'. Uses the latest parameters, even mid-training.")
-    else:
-        last = stp["steps"][-1]
-        shown = "." * bs + stp["prefix"] + ("." if stp["done"] else "")
-        st.markdown(f"### `{shown}`" + ("  :material/check_circle: done" if stp["done"] else ""))
-        st.plotly_chart(charts.next_char_figure(last.probs, itos, last.chosen,
-                                                title=f"step {len(stp['steps'])}: context '{last.context}' → drew '{last.char}' "
-                                                      f"(p = {last.p:.3f})"),
-                        key="samp_step_bars", config={"displaylogo": False})
-        st.caption(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"]))
-
-with tab_score:
-    default = "emma" if all(ch in vocab.stoi for ch in "emma") else ds.words[0]
-    typed = st.text_input("Type a name", default, key="samp_typed", persist_state="session", max_chars=64)
-    if typed.strip():
-        try:
-            sc = score(holder.snapshot().params, vocab, bs, typed.strip())
-        except MLPLMError as e:
-            st.error(str(e))
-        else:
-            m = st.columns(3)
-            m[0].metric("−log likelihood", f"{sc.nll:.3f}")
-            m[1].metric("per character", f"{sc.mean_nll:.3f}", help="Comparable with the training/dev loss.")
-            m[2].metric("where", WHERE[label([sc.name], ds)[0]])
-            st.plotly_chart(charts.score_figure(sc.chars, sc.contexts, sc.probs, V), key="samp_score_chart",
-                            config={"displaylogo": False})
+else:
+    render()
