@@ -22,6 +22,10 @@ import torch  # noqa: E402
 from explorer import session, sidebar  # noqa: E402
 
 torch.set_num_threads(1)  # tiny matmuls: one thread is faster, and leaves the other core to the trainer/server
+# The trainer thread gives up the GIL inside its kernel and must win it back a few times per chunk; while this
+# server renders in Python it would wait up to the default 5 ms switch interval each time (a GIL convoy that cut
+# training to a tenth of its headless speed). 0.5 ms lets it back in promptly.
+sys.setswitchinterval(0.0005)
 
 session.init_widget_state()
 holder = session.get_holder()

@@ -7,8 +7,6 @@ between live refreshes — PCA's signs and t-SNE's orientation are arbitrary.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
 
 VOWELS = set("aeiouAEIOU")
 CATEGORIES = ("vowel", "consonant", "'.' (start/end)", "other")
@@ -32,6 +30,7 @@ def raw(C: np.ndarray, i: int = 0, j: int = 1) -> np.ndarray:
 
 def pca(C: np.ndarray, n: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """(points (V, n), fraction of variance explained by each component)."""
+    from sklearn.decomposition import PCA  # imported on first use: sklearn adds ~1.5 s to the app's first page
     n = min(n, C.shape[1], C.shape[0])
     p = PCA(n_components=n, svd_solver="full")
     xy = p.fit_transform(np.asarray(C, dtype=np.float64))
@@ -49,6 +48,7 @@ def max_perplexity(n_points: int) -> float:
 
 def tsne(C: np.ndarray, perplexity: float, seed: int = 0) -> np.ndarray:
     """2-D t-SNE of the rows of C (sklearn, PCA init, fixed seed)."""
+    from sklearn.manifold import TSNE
     C = np.asarray(C, dtype=np.float64)
     perplexity = float(min(perplexity, max_perplexity(len(C)) - 1e-3))
     # "exact" is ~5x faster than Barnes-Hut for a vocabulary's few dozen points (≈ 0.1 s for 27)

@@ -2,30 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
-MAX_POINTS = 2_000  # points per trace sent to the browser on each refresh
+from mlp_lm import smoothing
+
+MAX_POINTS = 600  # points per trace sent to the browser on each refresh
 
 
 def debiased_ema(values, weight: float) -> np.ndarray:
-    """TensorBoard's smoothing: last = w·last + (1−w)·v, shown as last / (1 − w^n) (n = finite points so far), so
-    the start is not pulled towards 0. Non-finite points are skipped by the average (as TensorBoard does) and show
-    the previous smoothed value. weight 0 returns the values unchanged.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    if weight <= 0 or len(v) == 0:
-        return v.copy()
-    w = float(min(weight, 0.9999))
-    finite = np.isfinite(v)
-    out = np.full(len(v), np.nan)
-    f = v[finite]
-    if len(f):
-        out[finite] = lfilter([1.0 - w], [1.0, -w], f) / (1.0 - w ** np.arange(1, len(f) + 1))
-    if not finite.all():  # hold the last smoothed value through gaps
-        idx = np.where(finite, np.arange(len(v)), -1)
-        np.maximum.accumulate(idx, out=idx)
-        out = np.where(idx >= 0, out[np.maximum(idx, 0)], np.nan)
-    return out
+    """TensorBoard's smoothing slider (see mlp_lm.smoothing), with the weight kept in [0, 0.9999]."""
+    return smoothing.debiased_ema(values, float(min(max(weight, 0.0), 0.9999)))
 
 
 def window(steps: np.ndarray, *arrays: np.ndarray, last: int | None = None):

@@ -324,5 +324,8 @@ class FastEngine:
         self.v[:] = s["v"]
         self.t = int(s["t"])
 
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.theta).all())
+
     def params(self) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(a.copy()) for k, a in _unpack(self.theta, self.dims).items()}

@@ -24,6 +24,13 @@ class LossHistory:
         losses = np.asarray(losses, dtype=np.float64)
         i = 0
         while i < len(losses):
+            m = min((len(losses) - i) // self.stride, self.capacity - self.n) if self._acc_n == 0 else 0
+            if m:  # whole points that fit: in bulk
+                self.steps[self.n : self.n + m] = start_step + i + np.arange(m) * self.stride
+                self.losses[self.n : self.n + m] = losses[i : i + m * self.stride].reshape(m, self.stride).mean(1)
+                self.n += m
+                i += m * self.stride
+                continue
             if self._acc_n == 0:
                 self._acc_step = start_step + i
             take = min(self.stride - self._acc_n, len(losses) - i)

@@ -93,7 +93,7 @@ def manual_loss(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tenso
 
 
 @torch.inference_mode()
-def evaluate(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, chunk: int = 8192) -> float:
+def evaluate(params: dict[str, torch.Tensor], X: torch.Tensor, Y: torch.Tensor, chunk: int = 32768) -> float:
     """Mean cross-entropy over a whole split, in chunks so memory stays small; nan for an empty split."""
     if len(Y) == 0:
         return float("nan")

@@ -4,6 +4,7 @@ An engine owns the parameters and optimiser state of one run and is driven only 
     run(idx, lrs)  -> losses   one step per row of idx (n, batch) with rate lrs[i]; returns the n losses, or fewer
                                if a loss was non-finite (that step made no update)
     state() / load_state(s)    deep copies of parameters + optimiser state (for divergence roll-back)
+    finite()                   True if every parameter is finite
     params()                   CPU float32 copies of C, W1, b1, W2, b2
 The fast engine (fast.py) has the same interface and is tested against this one.
 """
@@ -78,6 +79,10 @@ class ReferenceEngine:
                 self.p[k].copy_(v)
         if self.opt is not None:
             self.opt.load_state_dict(opt_state)
+
+    def finite(self) -> bool:
+        """True if no parameter holds a NaN or an infinity."""
+        return all(bool(torch.isfinite(v).all()) for v in self.p.values())
 
     def params(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().to("cpu", torch.float32).clone() for k, v in self.p.items()}

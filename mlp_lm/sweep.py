@@ -24,6 +24,7 @@ import torch
 from .config import MAX_BATCH, OPTIMIZERS, TrainConfig
 from .errors import ConfigError, DataError
 from .model import LECTURE_SEED, PARAM_NAMES, ModelConfig, param_shapes
+from .smoothing import debiased_ema
 from .trainer import make_engine
 
 MAX_SWEEP_STEPS = 100_000
@@ -47,14 +48,8 @@ class SweepResult:
 
 
 def smooth(losses, beta: float = 0.98) -> np.ndarray:
-    """fastai / Lightning smoothing: avg = beta·avg + (1−beta)·loss, reported as avg / (1 − beta^(i+1))."""
-    losses = np.asarray(losses, dtype=np.float64)
-    out = np.empty_like(losses)
-    avg = 0.0
-    for i, loss in enumerate(losses):
-        avg = beta * avg + (1.0 - beta) * loss
-        out[i] = avg / (1.0 - beta ** (i + 1))
-    return out
+    """fastai / Lightning smoothing of a sweep's losses (the debiased EMA, see smoothing.py)."""
+    return debiased_ema(losses, beta)
 
 
 # -------------------------------------------------------------------------------------------------------- suggestions

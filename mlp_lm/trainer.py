@@ -30,7 +30,7 @@ from .schedule import lr_schedule
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "diverged", "error")
 DIVERGE_FACTOR = 10.0  # a loss above 10× the run's first loss (or non-finite) ends the run as "diverged"
 MAX_EVALS = 2_000      # evaluations kept in a snapshot; older ones are thinned beyond this
-CHUNK_SECONDS = 0.05   # target wall time of one chunk: sets snapshot rate and how fast pause/stop take effect
+CHUNK_SECONDS = 0.1    # target wall time of one chunk: sets the snapshot rate and how fast pause/stop take effect
 
 
 @dataclass(frozen=True)
@@ -244,6 +244,7 @@ class Trainer:
         g = torch.Generator().manual_seed(cfg.seed + 1)  # minibatch stream (the init used `seed`)
         n_tr = len(ds.Ytr)
         self._train_rows = torch.randperm(n_tr, generator=torch.Generator().manual_seed(cfg.seed + 2))[: cfg.eval_train_rows]
+        self._publish("running", "preparing the training kernel…")  # loading it can take a moment
         self._engine = make_engine(self.params0, ds.Xtr, ds.Ytr, cfg)
         self._publish("running" if not self._paused else "paused")
         chunk, total = 16, cfg.steps
@@ -266,7 +267,7 @@ class Trainer:
                 self._loss0 = float(losses[0])
             k = self._first_bad(losses)  # losses[k] (if any) came from bad parameters
             keep = max(k - 1, 0)          # roll back to the parameters that gave losses[k - 1]
-            if k == n and not all(bool(torch.isfinite(v).all()) for v in self._engine.params().values()):
+            if k == n and not self._engine.finite():
                 k, keep = n - 1, n - 1     # the chunk's last update made a parameter non-finite
             if k < n:
                 self._engine.load_state(state)

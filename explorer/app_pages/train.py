@@ -63,9 +63,8 @@ def _chart(snap) -> None:
     if ds is not None and holder.run_names is not None:
         refs["bigram baseline"] = bigram_loss(holder.run_names.fingerprint, ds)
     refs["lecture"] = LECTURE_DEV_LOSS
-    if snap is None or not len(snap.loss_steps):
-        fig = charts.loss_figure(np.zeros(0), np.zeros(0), np.zeros(0), [], refs, log10=log10, smoothing=smoothing)
-        st.plotly_chart(fig, key="loss_chart", config={"displaylogo": False})
+    if snap is None or not len(snap.loss_steps):  # no empty chart: the page is ready sooner, the chart comes with data
+        st.caption("The loss curve appears here with the first training steps.")
         return
     steps, losses = np.asarray(snap.loss_steps), np.asarray(snap.losses)
     smoothed = series.debiased_ema(losses, smoothing)
@@ -93,15 +92,19 @@ def body() -> None:
         st.progress(frac, text=f"{snap.step:,} / {snap.steps:,} steps · {speed} · {left} left · "
                                f"{series.fmt_duration(snap.elapsed)} training · run {holder.run_id} ({snap.status})")
     _chart(snap)
-    if snap is not None:
-        with st.expander("This run's settings and learning-rate schedule"):
-            tc, mc = snap.train_config, snap.model_config
-            xs = np.unique(np.linspace(0, max(tc.steps - 1, 0), 400).round().astype(np.int64))
-            lrs = lr_schedule(tc.schedule, tc.lr, tc.lr2, tc.decay_at, tc.steps, xs)
-            st.plotly_chart(charts.schedule_figure(xs, lrs, snap.step), key="schedule_chart",
-                            config={"displaylogo": False})
-            st.json({"model": mc.to_dict(), "training": tc.to_dict(), "data": holder.run_names.name if holder.run_names else None},
-                    expanded=False)
+
+
+def settings_and_schedule(snap) -> None:
+    """The run's settings and its learning-rate schedule: drawn outside the live fragment (they change per run)."""
+    with st.expander("This run's settings and learning-rate schedule"):
+        tc, mc = snap.train_config, snap.model_config
+        xs = np.unique(np.linspace(0, max(tc.steps - 1, 0), 400).round().astype(np.int64))
+        lrs = lr_schedule(tc.schedule, tc.lr, tc.lr2, tc.decay_at, tc.steps, xs)
+        st.plotly_chart(charts.schedule_figure(xs, lrs), key="schedule_chart", config={"displaylogo": False})
+        st.json({"model": mc.to_dict(), "training": tc.to_dict(), "data": holder.run_names.name if holder.run_names else None},
+                expanded=False)
 
 
 live(holder, body, key="train_live")
+if holder.snapshot() is not None:
+    settings_and_schedule(holder.snapshot())
