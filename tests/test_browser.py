@@ -14,6 +14,7 @@ from browser import (CHROMIUM, CHROMIUM_ARGS, SHOTS, Server, exceptions, metric,
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 PAGES = ["Train", "LR sweep", "Embeddings", "Sampler", "Data"]
+ACTIONS = {"LR sweep": "Run sweep", "Sampler": "Generate"}
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,10 @@ def test_start_watch_and_visit_every_page(browser, server):
     for name in PAGES:
         page.get_by_role("link", name=name).first.click()
         wait_app_ready(page)
+        if name in ACTIONS:  # use the page as a person would: run the sweep, draw names
+            click(page, ACTIONS[name])
+            wait_app_ready(page)
+            page.wait_for_selector(".js-plotly-plot", timeout=30_000)
         page.wait_for_timeout(1500)  # let charts draw
         assert exceptions(page) == [], f"exception on page {name}"
         page.screenshot(path=str(SHOTS / f"{name.lower().replace(' ', '_')}.png"))
