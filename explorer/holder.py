@@ -14,6 +14,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 
+from mlp_lm import checkpoint
 from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
 from mlp_lm.errors import DataError, MLPLMError
 from mlp_lm.trainer import Snapshot, Trainer
@@ -159,6 +160,30 @@ class Holder:
             if s.status in statuses or s.done:
                 return
             time.sleep(0.01)
+
+    # ---- model files ---------------------------------------------------------------------------------------------
+    def model_bytes(self) -> bytes | None:
+        """The current run's latest parameters as a safetensors checkpoint (in memory), or None before any run."""
+        s = self.snapshot()
+        if s is None:
+            return None
+        return checkpoint.to_bytes(s.params, s.model_config, self.trainer.dataset.vocab, s.train_config,
+                                   extra={"step": s.step, "status": s.status})
+
+    def load_model(self, raw: bytes, values: dict) -> dict:
+        """Make an idle run that starts from an uploaded checkpoint (on the current names, whose vocabulary it must
+        share). Returns the checkpoint's model settings for the sidebar. Bad files raise MLPLMError and change nothing.
+        """
+        ck = checkpoint.load(bytes(raw))  # safetensors only: never unpickles
+        ds = self.dataset(ck.model_cfg.block_size)
+        checkpoint.check_vocab(ck, ds.vocab)
+        model_values = {k: getattr(ck.model_cfg, k) for k in ("block_size", "emb_dim", "hidden", "init")}
+        _, train = build_configs({**values, **model_values}, len(ds.vocab))
+        trainer = Trainer(ds, ck.model_cfg, train, params=ck.params)
+        self.stop()
+        self.trainer, self.run_names = trainer, self.names
+        self.run_id += 1
+        return model_values
 
     def new_trainer(self, values: dict) -> Trainer:
         """Stop the current trainer (if any) and make an idle one from `values` on the current data.

@@ -105,6 +105,34 @@ def settings_and_schedule(snap) -> None:
                 expanded=False)
 
 
+def load_model_file() -> None:
+    """Upload callback: start from a checkpoint; on a bad file keep everything and say why."""
+    up = st.session_state.get("model_upload")
+    if up is None:
+        return
+    try:
+        model_values = holder.load_model(up.getvalue(), values())  # in memory only
+    except MLPLMError as e:
+        st.session_state["model_error"] = f"{up.name}: {e}. The current model is unchanged."
+    else:
+        st.session_state.update(model_values)  # the sidebar shows the loaded model's sizes
+        st.session_state.pop("model_error", None)
+
+
+def model_file(snap) -> None:
+    with st.expander("Save or load the model (safetensors)"):
+        data = holder.model_bytes() if snap is not None else None
+        if data is not None:
+            st.download_button("Download this model", data=data, file_name="mlp_lm.safetensors",
+                               mime="application/octet-stream", key="model_download",
+                               help="C, W1, b1, W2, b2 at the latest step, with the model settings and vocabulary.")
+        st.file_uploader("Start from a model file (.safetensors from this app or `python -m mlp_lm train`)",
+                         type=["safetensors"], key="model_upload", on_change=load_model_file)
+        if st.session_state.get("model_error"):
+            st.error(st.session_state["model_error"])
+
+
 live(holder, body, key="train_live")
 if holder.snapshot() is not None:
     settings_and_schedule(holder.snapshot())
+model_file(holder.snapshot())
