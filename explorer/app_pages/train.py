@@ -66,13 +66,13 @@ def _chart(snap) -> None:
     if snap is None or not len(snap.loss_steps):  # no empty chart: the page is ready sooner, the chart comes with data
         st.caption("The loss curve appears here with the first training steps.")
         return
-    steps, losses = np.asarray(snap.loss_steps), np.asarray(snap.losses)
-    smoothed = series.debiased_ema(losses, smoothing)
-    steps, losses, smoothed = series.window(steps, losses, smoothed, last=window)
+    steps, losses = series.window(np.asarray(snap.loss_steps), np.asarray(snap.losses), last=window)
     keep = series.downsample(len(steps))
+    steps, losses = steps[keep], losses[keep]
+    smoothed = series.debiased_ema(losses, smoothing)  # over the points shown, as TensorBoard smooths its points
     evals = [(e.step, e.train, e.dev) for e in snap.evals if not window or e.step >= steps[0]]
     x_range = (max(float(steps[-1]) - window, 0.0), float(steps[-1]) + 1) if window else None
-    fig = charts.loss_figure(steps[keep], losses[keep], smoothed[keep], evals, refs, log10=log10, smoothing=smoothing,
+    fig = charts.loss_figure(steps, losses, smoothed, evals, refs, log10=log10, smoothing=smoothing,
                              x_range=x_range)
     st.plotly_chart(fig, key="loss_chart", config={"displaylogo": False})
 
