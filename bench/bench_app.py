@@ -79,8 +79,9 @@ def main() -> None:
     t0 = time.perf_counter()
     lr_sweep(params, ds, mc, num=1000)
     sweep_s = time.perf_counter() - t0
+    tsne(params["C"].numpy(), perplexity=5.0, seed=0)  # the first call also imports scikit-learn (~1.5 s, once)
     t0 = time.perf_counter()
-    tsne(params["C"].numpy(), perplexity=5.0, seed=0)
+    tsne(params["C"].numpy(), perplexity=5.0, seed=1)
     tsne_s = time.perf_counter() - t0
 
     headless, app, ready = [], [], []

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from mlp_lm import checkpoint
 from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
-from mlp_lm.errors import DataError, MLPLMError
+from mlp_lm.errors import ConfigError, DataError, MLPLMError
 from mlp_lm.trainer import Snapshot, Trainer
 
-from .settings import build_configs, pending_changes
+from .settings import LABELS, RANGES, build_configs, pending_changes
 
 POLL_GRACE = 1.5  # seconds the live views keep polling after a control click (the thread may not be running yet)
 MAX_DATASETS = 4  # (data, block_size) pairs kept built
@@ -175,6 +175,11 @@ class Holder:
         share). Returns the checkpoint's model settings for the sidebar. Bad files raise MLPLMError and change nothing.
         """
         ck = checkpoint.load(bytes(raw))  # safetensors only: never unpickles
+        for name in ("block_size", "emb_dim", "hidden"):
+            lo, hi = RANGES[name]
+            if not lo <= getattr(ck.model_cfg, name) <= hi:
+                raise ConfigError(f"this model's {LABELS[name]} is {getattr(ck.model_cfg, name):,}; the app works with "
+                                  f"{lo:,}–{hi:,} (use it with `python -m mlp_lm sample` instead)")
         ds = self.dataset(ck.model_cfg.block_size)
         checkpoint.check_vocab(ck, ds.vocab)
         model_values = {k: getattr(ck.model_cfg, k) for k in ("block_size", "emb_dim", "hidden", "init")}

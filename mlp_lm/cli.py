@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import fields
 from pathlib import Path
 
 from .config import ENGINES, OPTIMIZERS, TrainConfig
-from .errors import MLPLMError
+from .errors import CheckpointError, MLPLMError
 from .model import INITS, ModelConfig
 from .presets import PRESETS, split_preset
 from .schedule import SCHEDULES
@@ -55,6 +56,19 @@ def resolve_configs(args, vocab_size: int) -> tuple[ModelConfig, TrainConfig]:
     return ModelConfig(vocab_size=vocab_size, **model_kw), TrainConfig(**train_kw)
 
 
+def _writable(out: Path) -> Path:
+    """The checkpoint path, its folder created; a folder or an unwritable place is refused with one line."""
+    if out.is_dir():
+        raise CheckpointError(f"--out {out} is a folder; give a file name such as {out / 'model.safetensors'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(f"cannot create the folder for --out {out}: {e.strerror or e}") from None
+    if not os.access(out.parent, os.W_OK):
+        raise CheckpointError(f"cannot write --out {out}: the folder is not writable")
+    return out
+
+
 def _dataset(args, block_size: int):
     from .data import load_dataset
 
@@ -68,6 +82,7 @@ def cmd_train(args) -> int:
     from .model import evaluate
     from .trainer import Trainer
 
+    out = _writable(Path(args.out))  # before training, so a run is never lost to a bad path
     probe, _ = resolve_configs(args, 27)  # block_size is needed before the vocabulary is known
     ds = _dataset(args, probe.block_size)
     mcfg, tcfg = resolve_configs(args, len(ds.vocab))
@@ -86,7 +101,6 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - t0
     bar.close()
     losses = {f"{name}_loss": evaluate(s.params, *ds.split(name)) for name in ("train", "dev", "test")}
-    out = Path(args.out)
     checkpoint.save(out, s.params, mcfg, ds.vocab, tcfg, extra={"status": s.status, "step": s.step, **losses})
     result = {"status": s.status, "steps": s.step, "seconds": round(seconds, 3),
               "steps_per_s": round(s.step / s.elapsed, 1) if s.elapsed else 0.0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import random
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "names.txt"
 def decode_bytes(raw: bytes) -> str:
     """Bytes of a text file → str. UTF-8 (with or without BOM) and UTF-16 with a BOM are read; anything else is refused."""
     if len(raw) > MAX_FILE_BYTES:
-        raise DataError(f"the file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+        raise DataError(f"the file is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return raw.decode("utf-16")
@@ -57,8 +58,9 @@ def parse_words(text: str) -> list[str]:
             raise DataError(
                 f"line {lineno} ({w[:20]!r}) contains '{TERMINATOR}', which the model reserves to mark the start and end of a name"
             )
-        if not w.isprintable():
-            raise DataError(f"line {lineno} ({w[:20]!r}) contains a control character")
+        bad = next((ch for ch in w if unicodedata.category(ch) == "Cc"), None)
+        if bad is not None:
+            raise DataError(f"line {lineno} ({w[:20]!r}) contains the control character U+{ord(bad):04X}")
         words.append(w)
         if len(words) > MAX_WORDS:
             raise DataError(f"the file has more than {MAX_WORDS:,} names, the limit")
@@ -76,7 +78,7 @@ def load_words(source: str | Path | bytes) -> list[str]:
         try:
             size = source.stat().st_size
             if size > MAX_FILE_BYTES:
-                raise DataError(f"{source.name} is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+                raise DataError(f"{source.name} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
             raw = source.read_bytes()
         except OSError as e:
             raise DataError(f"cannot read {source}: {e.strerror or e}") from None
