@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -240,7 +240,7 @@ class Trainer:
     def _train(self) -> None:
         cfg, ds = self.cfg, self.dataset
         torch.set_num_threads(cfg.threads)
-        device = resolve_device(cfg.device)
+        resolve_device(cfg.device)
         g = torch.Generator().manual_seed(cfg.seed + 1)  # minibatch stream (the init used `seed`)
         n_tr = len(ds.Ytr)
         self._train_rows = torch.randperm(n_tr, generator=torch.Generator().manual_seed(cfg.seed + 2))[: cfg.eval_train_rows]

@@ -1,4 +1,5 @@
-"""Shared fixtures: a small dataset from data/names.txt, and a guard that no trainer thread outlives a test."""
+"""Shared fixtures: a small dataset from data/names.txt, a guard that no trainer thread outlives a test, and the
+app tests' warm kernel and released sessions."""
 import threading
 
 import pytest
@@ -26,3 +27,24 @@ def no_leaked_trainer_threads():
     for t in trainer_threads():
         t.join(5)
     assert not trainer_threads(), "a trainer thread outlived its test"
+
+
+@pytest.fixture(scope="module")
+def warm_kernel():
+    """Compile (or load) the fast kernel once up front, so app tests time the app, not numba."""
+    from mlp_lm.fast import warmup
+
+    warmup()
+
+
+@pytest.fixture
+def released_sessions():
+    """After the test: end the sessions as closed tabs do, and require their trainer threads and holders gone."""
+    yield
+    import streamlit as st
+
+    from explorer.holder import OPEN_HOLDERS
+
+    st.cache_resource.clear()  # calls on_release → Holder.close → Trainer.stop (joins the thread)
+    assert not trainer_threads(), "a trainer thread outlived the session's release"
+    assert not list(OPEN_HOLDERS), "a holder was not released"

@@ -7,13 +7,11 @@ and checking that no "mlp_lm-trainer" thread is left.
 import base64
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,37 +19,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from explorer.charts import CHOSEN_COLOUR  # noqa: E402
+from conftest import trainer_threads  # noqa: E402
 from explorer.holder import OPEN_HOLDERS, Holder, parse_upload  # noqa: E402
 from mlp_lm.data import DataError  # noqa: E402
 from mlp_lm.errors import MLPLMError  # noqa: E402
 from mlp_lm.presets import PRESETS  # noqa: E402
 
 APP = str(ROOT / "explorer" / "app.py")
+pytestmark = pytest.mark.usefixtures("warm_kernel", "released_sessions")
 PAGES = ["app_pages/train.py", "app_pages/sweep.py", "app_pages/embeddings.py", "app_pages/sampler.py",
          "app_pages/data.py"]
 
 
-def trainer_threads():
-    return [t for t in threading.enumerate() if t.name == "mlp_lm-trainer" and t.is_alive()]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_kernel():
-    """Compile the fast kernel once up front (a cache miss costs seconds), so the timings below are about the app."""
-    try:
-        from mlp_lm.fast import warmup
-    except ImportError:
-        return
-    warmup()
-
-
-@pytest.fixture(autouse=True)
-def released_sessions():
-    """After each test: end the session like a closed tab does, and require its trainer thread to be gone."""
-    yield
-    st.cache_resource.clear()  # calls on_release → Holder.close → Trainer.stop (joins the thread)
-    assert not trainer_threads(), "a trainer thread outlived the session's release"
-    assert not list(OPEN_HOLDERS), "a holder was not released"
 
 
 # ---------------------------------------------------------------------------------------------------------- helpers

@@ -8,7 +8,6 @@ At the end, releasing the session (what a closing tab does) leaves no "mlp_lm-tr
 """
 import random
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,33 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from conftest import trainer_threads  # noqa: E402
 from explorer.holder import OPEN_HOLDERS  # noqa: E402
 from mlp_lm.trainer import STATUSES  # noqa: E402
 
 APP = str(ROOT / "explorer" / "app.py")
+pytestmark = pytest.mark.usefixtures("warm_kernel", "released_sessions")
 BUTTONS = ("btn_start", "btn_pause", "btn_resume", "btn_step", "btn_stop", "btn_reset")
 CLICKS = 120
 
 
-def trainer_threads():
-    return [t for t in threading.enumerate() if t.name == "mlp_lm-trainer" and t.is_alive()]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_kernel():
-    try:
-        from mlp_lm.fast import warmup
-    except ImportError:
-        return
-    warmup()
-
-
-@pytest.fixture(autouse=True)
-def released_sessions():
-    yield
-    st.cache_resource.clear()  # on_release → Holder.close → Trainer.stop (joins the thread)
-    assert not trainer_threads(), "a trainer thread outlived the session's release"
-    assert not list(OPEN_HOLDERS), "a holder was not released"
 
 
 def the_holder():

@@ -22,7 +22,6 @@ import pickle
 import random
 import re
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from conftest import trainer_threads  # noqa: E402
 from explorer.holder import OPEN_HOLDERS, Holder, Names  # noqa: E402
 from mlp_lm import checkpoint as ck  # noqa: E402
 from mlp_lm.cli import main  # noqa: E402
@@ -47,15 +47,13 @@ from mlp_lm.model import ModelConfig, init_params  # noqa: E402
 from mlp_lm.trainer import DIVERGE_FACTOR, Trainer  # noqa: E402
 
 APP = str(ROOT / "explorer" / "app.py")
+pytestmark = pytest.mark.usefixtures("warm_kernel")
 LIMITS_DOC = ROOT / "docs" / "limits.md"
 
 PREVIOUS = ("ada", "ben", "cleo", "dan", "eve", "finn", "gus", "hal")  # the data in use before each bad input
 NAMES8 = ("emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia")
 TEXT8 = "\n".join(NAMES8) + "\n"
 
-
-def trainer_threads():
-    return [t for t in threading.enumerate() if t.name == "mlp_lm-trainer" and t.is_alive()]
 
 
 # ----------------------------------------------------------------------------------------------------- the cases
@@ -153,14 +151,6 @@ def tiny_train_args(data: Path, out: Path, *extra) -> list:
     return ["train", "--data", data, "--emb-dim", "2", "--hidden", "8", "--steps", "3", "--eval-interval", "0",
             "--eval-train-rows", "100", "--no-progress", "--out", out, *extra]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_kernel():
-    try:
-        from mlp_lm.fast import warmup
-    except ImportError:
-        return
-    warmup()
 
 
 # ======================================================================================= (1) data files: the core
@@ -453,14 +443,7 @@ def wait_for(h, statuses, timeout=20.0):
     raise AssertionError(f"status {h.snapshot() and h.snapshot().status!r} never became one of {statuses}")
 
 
-@pytest.fixture()
-def app_session():
-    yield
-    st.cache_resource.clear()
-    assert not trainer_threads() and not list(OPEN_HOLDERS)
-
-
-def test_settings_app_batch_larger_than_the_training_split(app_session):
+def test_settings_app_batch_larger_than_the_training_split(released_sessions):
     at = new_app(batch_size=4096, steps=20)
     at.switch_page("app_pages/data.py").run()
     at.text_area(key="data_paste").set_value(TEXT8).run()
@@ -473,7 +456,7 @@ def test_settings_app_batch_larger_than_the_training_split(app_session):
     assert s.step == 20 and np.isfinite(s.evals[-1].dev)
 
 
-def test_settings_app_largest_model_steps_and_stays_small(app_session):
+def test_settings_app_largest_model_steps_and_stays_small(released_sessions):
     rss0 = rss_mb()
     at = new_app(block_size=16, emb_dim=64, hidden=1024, step_n=10)
     at.button(key="btn_step").click().run()
@@ -491,7 +474,7 @@ def test_settings_app_largest_model_steps_and_stays_small(app_session):
                                               ("lr", 100.0, 1e-6, 10.0), ("lr", float("nan"), 1e-6, 10.0),
                                               ("lr", -1.0, 1e-6, 10.0)],
                          ids=["steps-0", "lr-0", "lr-100", "lr-nan", "lr-negative"])
-def test_settings_app_out_of_range_values_cannot_reach_a_run(key, bad, lo, hi, app_session):
+def test_settings_app_out_of_range_values_cannot_reach_a_run(key, bad, lo, hi, released_sessions):
     """The sidebar's inputs only take values in range (the browser enforces it; Streamlit resets anything else to
     the input's minimum), so a run never sees steps 0, lr 0, lr 100 or nan; the run starts with a valid setting."""
     at = new_app(steps=50)
@@ -505,7 +488,7 @@ def test_settings_app_out_of_range_values_cannot_reach_a_run(key, bad, lo, hi, a
     assert s.status in ("finished", "diverged") and lo <= getattr(s.train_config, key) <= hi
 
 
-def test_settings_app_diverging_run_keeps_last_good_model_and_the_app_stays_usable(app_session):
+def test_settings_app_diverging_run_keeps_last_good_model_and_the_app_stays_usable(released_sessions):
     """lr at the sidebar's maximum (10) with Adam diverges: a status and a message, finite parameters kept,
     every page still draws, and lowering the learning rate then Start trains normally."""
     at = new_app(steps=5_000, optimizer="adam", init="scaled", lr=10.0)
@@ -700,7 +683,7 @@ class TestModelPage:
 
 @pytest.mark.parametrize("sizes", [{"hidden": 2000}, {"block_size": 20}, {"emb_dim": 1}],
                          ids=["hidden-2000", "block-20", "emb-1"])
-def test_checkpoint_app_upload_sizes_outside_the_sliders(sizes, app_session):
+def test_checkpoint_app_upload_sizes_outside_the_sliders(sizes, released_sessions):
     vocab = Vocab.from_words(load_words(DEFAULT_DATA))
     cfg = ModelConfig(vocab_size=len(vocab), **sizes)  # valid for the core and the CLI
     at = fresh_app()

@@ -54,13 +54,14 @@ def set_number(page, label, value):
     wait_app_ready(page)
 
 
-def loss_points(page) -> int:
-    """Points in the first plotly chart's traces, read from the live plotly div."""
-    return page.evaluate("""() => {
+def loss_chart_end(page) -> tuple[int, float]:
+    """(points, last step drawn) of the loss chart's first trace, read from the live plotly div."""
+    return tuple(page.evaluate("""() => {
         const gd = document.querySelector('.js-plotly-plot');
-        if (!gd || !gd.data) return 0;
-        return gd.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
-    }""")
+        if (!gd || !gd.data || !gd.data.length || !gd.data[0].x) return [0, -1];
+        const x = gd.data[0].x;
+        return [x.length, x.length ? x[x.length - 1] : -1];
+    }"""))
 
 
 def test_start_watch_and_visit_every_page(browser, server):
@@ -70,9 +71,10 @@ def test_start_watch_and_visit_every_page(browser, server):
     assert metric_int(page, "Step") == 0
     click(page, "Start")
     assert wait_until(lambda: metric_int(page, "Step") > 0, 30), "the Step metric never rose"
-    first_step, first_points = metric_int(page, "Step"), loss_points(page)
-    assert wait_until(lambda: metric_int(page, "Step") > first_step and loss_points(page) > first_points, 30), \
+    first_step, (_, first_end) = metric_int(page, "Step"), loss_chart_end(page)
+    assert wait_until(lambda: metric_int(page, "Step") > first_step and loss_chart_end(page)[1] > first_end, 30), \
         "the Step metric or the loss chart stopped updating"
+    assert loss_chart_end(page)[0] > 1, "the loss chart has no points"
     page.screenshot(path=str(SHOTS / "train.png"))
     for name in PAGES:
         page.get_by_role("link", name=name).first.click()

@@ -1,10 +1,8 @@
 """Faults and concurrency in the core: rapid control cycles, many trainers at once, odd sizes, bounded memory."""
 import random
-import threading
 import time
 
 import numpy as np
-import pytest
 import torch
 
 from conftest import trainer_threads

@@ -1,6 +1,5 @@
 """The app's model files: download the run as safetensors bytes, start from one; bad files change nothing."""
 import pickle
-import time
 
 import pytest
 import torch
