@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from explorer.settings import eval_interval  # noqa: E402
 from browser import CHROMIUM, CHROMIUM_ARGS, Server, metric_int, wait_app_ready  # noqa: E402
 from mlp_lm.config import TrainConfig  # noqa: E402
 from mlp_lm.data import load_dataset  # noqa: E402
@@ -30,7 +31,7 @@ WARMUP = 4.0  # seconds of training before the window opens (kernel load, first 
 
 
 def headless_rate(ds, window: float) -> float:
-    t = Trainer(ds, ModelConfig(), TrainConfig())
+    t = Trainer(ds, ModelConfig(), TrainConfig(eval_interval=eval_interval(200_000, "auto")))  # as the app's run
     t.start()
     time.sleep(WARMUP)
     s0, t0 = t.snapshot().step, time.perf_counter()

@@ -19,6 +19,7 @@ from .holder import Holder
 from .settings import DEFAULT_PRESET, FIELDS, default_values
 
 REFRESH_SECONDS = 0.5  # live views refresh at 2 Hz while something can change
+STATUS_SECONDS = 1.5   # the sidebar's status line: the pages show the live numbers; every rerun costs the trainer CPU
 _LOG = get_logger(__name__)
 
 
@@ -71,14 +72,14 @@ def tsne_layout(C: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
 
 # ---- live refresh -----------------------------------------------------------------------------------------------------
 
-def live(holder: Holder, body, *, key: str) -> None:
+def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> None:
     """Run `body()` in a fragment that re-runs every 0.5 s while training (or just after a click) and not otherwise.
 
     When the run stops changing, one full rerun switches the polling off (and refreshes the rest of the page).
     """
     polling = holder.live()
 
-    @st.fragment(run_every=REFRESH_SECONDS if polling else None, key=key)
+    @st.fragment(run_every=every if polling else None, key=key)
     def _fragment():
         body()
         if polling and not holder.live():

@@ -66,9 +66,9 @@ def default_values(label: str = DEFAULT_PRESET) -> dict:
 
 
 def eval_interval(steps: int, choice) -> int:
-    """Steps between train/dev evaluations: cheap enough for a live app (≈ 40 per run, 500–5,000 apart)."""
+    """Steps between train/dev evaluations: cheap enough for a live app (≈ 20 per run, 500–10,000 apart)."""
     if choice == "auto":
-        return int(min(5_000, max(500, steps // 40)))
+        return int(min(10_000, max(500, steps // 20)))
     return int(choice)
 
 

@@ -11,7 +11,7 @@ from mlp_lm.errors import MLPLMError
 
 from . import settings as S
 from .holder import Holder
-from .session import get_holder, live, show_status, values
+from .session import STATUS_SECONDS, get_holder, live, show_status, values
 
 HELP = {
     "preset": "Lecture: makemore part 2's exact recipe (dev ≈ 2.17 after 200,000 steps). Fast: part 3's init, Adam, "
@@ -81,7 +81,8 @@ def draw_status(holder: Holder, box) -> None:
     says e.g. "paused": whoever reads "paused" also reads the step it paused at.
     """
     with box:
-        live(holder, lambda: show_status(holder.snapshot(), holder.starting() or _first_chunk(holder)), key="sidebar_status")
+        live(holder, lambda: show_status(holder.snapshot(), holder.starting() or _first_chunk(holder)),
+             key="sidebar_status", every=STATUS_SECONDS)
 
 
 def draw(holder: Holder):
