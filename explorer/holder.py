@@ -123,16 +123,11 @@ class Holder:
         return None if self.trainer is None else self.trainer.dataset
 
     def live(self) -> bool:
-        """True while something can change what the pages show: a running or starting thread, or just after a click."""
+        """True while something can change what the pages show: a running trainer, or just after a click."""
         s = self.snapshot()
-        if s is not None and (s.status == "running" or self.starting()):
+        if s is not None and s.status == "running":
             return True
         return time.monotonic() < self.poll_until
-
-    def starting(self) -> bool:
-        """The thread is up but has not trained yet (loading the fast kernel can take seconds in a fresh process)."""
-        t = self.trainer
-        return t is not None and t.alive and t.snapshot().status == "idle"
 
     def pending(self, values: dict) -> list[str]:
         """Sidebar settings that differ from the current run's (they apply to the next run)."""

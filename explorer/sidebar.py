@@ -81,7 +81,7 @@ def draw_status(holder: Holder, box) -> None:
     says e.g. "paused": whoever reads "paused" also reads the step it paused at.
     """
     with box:
-        live(holder, lambda: show_status(holder.snapshot(), holder.starting() or _first_chunk(holder)),
+        live(holder, lambda: show_status(holder.snapshot(), _first_chunk(holder)),
              key="sidebar_status", every=STATUS_SECONDS)
 
 

@@ -140,6 +140,8 @@ class Trainer:
             if self._thread is not None:
                 return
             self._paused, self._budget = paused, budget
+            # publish at once, so no reader sees "idle" while the thread loads the kernel
+            self._snapshot = self._make_snapshot("paused" if paused else "running", "", self._snapshot.params)
             self._thread = threading.Thread(target=self._loop, name="mlp_lm-trainer", daemon=True)
             self._thread.start()
 
