@@ -57,7 +57,8 @@ def set_number(page, label, value):
 def loss_chart_end(page) -> tuple[int, float]:
     """(points, last step drawn) of the loss chart's first trace, read from the live plotly div."""
     return tuple(page.evaluate("""() => {
-        const gd = document.querySelector('.js-plotly-plot');  // _fullData: as drawn (typed arrays decoded)
+        // the loss chart by its key (the schedule chart below it also plots steps); _fullData: as drawn
+        const gd = document.querySelector('.st-key-loss_chart .js-plotly-plot');
         if (!gd || !gd._fullData || !gd._fullData.length || !gd._fullData[0].x) return [0, -1];
         const x = gd._fullData[0].x;
         return [x.length, x.length ? x[x.length - 1] : -1];
