@@ -15,7 +15,9 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="MLP LM Explorer", page_icon=":material/psychology:", layout="wide", initial_sidebar_state="expanded")
+# The favicon is a file: a ":material/…:" page icon makes the browser fetch it from fonts.gstatic.com.
+st.set_page_config(page_title="MLP LM Explorer", page_icon=str(Path(__file__).with_name("favicon.png")), layout="wide",
+                   initial_sidebar_state="expanded")
 
 import torch  # noqa: E402
 

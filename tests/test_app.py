@@ -94,8 +94,11 @@ def click(at: AppTest, key: str) -> AppTest:
 
 
 def figures(at: AppTest) -> list[dict]:
-    """The figure JSON of every plotly chart on the page (AppTest has no plotly accessor)."""
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    """The figure JSON of every plotly chart on the page (AppTest has no plotly accessor), st.plotly_chart's and
+    the live loss chart's (explorer/live_chart.py, a component whose data carries the figure)."""
+    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    live = [el for el in at.get("bidi_component") if el.proto.component_name == "mlp_lm_live_chart"]
+    return figs + [json.loads(json.loads(el.proto.json)["figure"]) for el in live]
 
 
 def numbers(a) -> np.ndarray:

@@ -38,6 +38,8 @@ def browser():
 
 def open_app(browser, server, path=""):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.outside = []  # every request that leaves the app's server: there must be none (no run-time downloads)
+    page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:")) else page.outside.append(r.url))
     page.goto(server.url + "/" + path)
     wait_app_ready(page)
     return page
@@ -76,6 +78,12 @@ def test_start_watch_and_visit_every_page(browser, server):
     assert wait_until(lambda: metric_int(page, "Step") > first_step and loss_chart_end(page)[1] > first_end, 30), \
         "the Step metric or the loss chart stopped updating"
     assert loss_chart_end(page)[0] > 1, "the loss chart has no points"
+    # the chart updates in place (Plotly.react on one div), so a zoom or hover survives each refresh
+    page.evaluate("() => { document.querySelector('.st-key-loss_chart .js-plotly-plot').__mark = 1; }")
+    drawn = loss_chart_end(page)[1]
+    assert wait_until(lambda: loss_chart_end(page)[1] > drawn, 30), "the loss chart stopped updating"
+    assert page.evaluate("() => document.querySelector('.st-key-loss_chart .js-plotly-plot').__mark === 1"), \
+        "the loss chart was rebuilt instead of updated"
     page.screenshot(path=str(SHOTS / "train.png"))
     for name in PAGES:
         page.get_by_role("link", name=name).first.click()
@@ -88,6 +96,8 @@ def test_start_watch_and_visit_every_page(browser, server):
         assert exceptions(page) == [], f"exception on page {name}"
         page.screenshot(path=str(SHOTS / f"{name.lower().replace(' ', '_')}.png"))
     click(page, "Stop")
+    wait_app_ready(page)
+    assert page.outside == [], f"the page fetched from outside the app: {page.outside}"
     page.close()
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import charts, series
+from explorer.live_chart import live_plotly_chart
 from explorer.session import bigram_loss, get_holder, live, show_status, values
 from explorer.settings import LECTURE_DEV_LOSS, build_configs
 from mlp_lm.errors import MLPLMError
@@ -21,8 +22,8 @@ smoothing = c2.slider("Smoothing (TensorBoard's debiased EMA)", 0.0, 0.999, 0.95
                       key="train_smoothing", persist_state="session",
                       help="0 shows the raw minibatch losses; higher values average over more recent steps.")
 win_label = c3.selectbox("Window", list(WINDOWS), key="train_window", persist_state="session",
-                         help="Plotly's zoom resets whenever the chart updates while training; this window follows "
-                              "the newest steps instead.")
+                         help="Show only the newest steps; the view follows them as training goes on. A zoom on the "
+                              "chart (drag; double-click to reset) also stays put while the chart updates.")
 window = WINDOWS[win_label]
 
 
@@ -74,7 +75,8 @@ def _chart(snap) -> None:
     x_range = (max(float(steps[-1]) - window, 0.0), float(steps[-1]) + 1) if window else None
     fig = charts.loss_figure(steps, losses, smoothed, evals, refs, log10=log10, smoothing=smoothing,
                              x_range=x_range)
-    st.plotly_chart(fig, key="loss_chart", config={"displaylogo": False})
+    fig.update_layout(uirevision=f"{win_label}|{log10}")  # a zoom survives updates, until the view itself changes
+    live_plotly_chart(fig, key="loss_chart")  # updated in place: no rebuild per refresh, zoom and hover survive
 
 
 def body() -> None:
