@@ -1,7 +1,7 @@
 """Plotly figure builders. They take plain data (NumPy arrays, lists, floats) and return a `go.Figure`; no Streamlit.
 
-Data go in as Python lists, so the figure JSON holds plain numbers (not Plotly's base64 typed arrays) that any
-client or test can read; the live loss curve is downsampled to ≤ 2,000 points per trace first, so this stays cheap.
+The live loss curve's arrays go in as NumPy arrays (plotly sends them as compact typed arrays) after the page
+downsamples them to a few hundred points per trace (explorer/series.py), so building a figure stays cheap.
 """
 from __future__ import annotations
 
