@@ -46,7 +46,7 @@ export default function ({ data, parentElement }) {
   gd.__latest = fig;  // a slow load must not draw an older figure over a newer one
   window.__mlpLmPlotly.then((Plotly) => {
     if (gd.__latest === fig) Plotly.react(gd, fig.data, fig.layout, data.config);
-  });
+  }).catch((e) => { gd.textContent = String(e); });  // say so in place; the next refresh tries again
 }
 """
 
