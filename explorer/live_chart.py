@@ -56,9 +56,10 @@ _COMPONENT = st.components.v2.component("mlp_lm_live_chart", js=_JS, isolate_sty
 def live_plotly_chart(fig: go.Figure, *, key: str, config: dict | None = None) -> None:
     """Draw `fig` in the element `key`, updating the chart already there instead of replacing it."""
     conf = {"displaylogo": False, "responsive": True, **(config or {})}
-    # st.plotly_chart restyles figures with Streamlit's theme; this element draws them as given, so match its look
-    fig.update_layout(template="plotly_white", font=dict(family='"Source Sans", sans-serif', color="#31333f"))
-    fig.update_xaxes(automargin=True, showgrid=False)
-    fig.update_yaxes(automargin=True)
+    # st.plotly_chart restyles figures with Streamlit's theme; this element draws them as given, so match its look.
+    # No template: a named one costs ~25 ms per refresh to validate (this runs twice a second) and 6 KB per message.
+    fig.update_layout(template="none", plot_bgcolor="white", font=dict(family='"Source Sans", sans-serif', color="#31333f"),
+                      xaxis=dict(automargin=True, showgrid=False), yaxis=dict(automargin=True, gridcolor="#e5e7eb",
+                                                                              zeroline=False))
     _COMPONENT(key=key, data={"figure": pio.to_json(fig, validate=False), "config": conf, "plotly_url": PLOTLY_URL},
                width="stretch", height="content")
