@@ -29,6 +29,7 @@ torch.set_num_threads(1)  # tiny matmuls: one thread is faster, and leaves the o
 # training to a tenth of its headless speed). 0.5 ms lets it back in promptly.
 sys.setswitchinterval(0.0005)
 
+st.html(Path(__file__).with_name("live.css"))  # style only: takes no room on the page
 session.init_widget_state()
 holder = session.get_holder()
 

@@ -81,7 +81,8 @@ def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> N
 
     @st.fragment(run_every=every if polling else None, key=key)
     def _fragment():
-        body()
+        with st.container(key=f"live-{key}"):  # the class live.css uses to keep updates from animating
+            body()
         if polling and not holder.live():
             st.rerun()
 

@@ -56,15 +56,20 @@ def set_number(page, label, value):
     wait_app_ready(page)
 
 
+# the live loss chart's plotly div, inside the chart's own iframe (explorer/live_chart.py)
+LOSS_CHART = ("(() => { const f = document.querySelector('.st-key-loss_chart iframe');"
+              " return f && f.contentDocument ? f.contentDocument.querySelector('.js-plotly-plot') : null; })()")
+
+
 def loss_chart_end(page) -> tuple[int, float]:
     """(points, last step drawn) of the loss chart's first trace, read from the live plotly div."""
-    return tuple(page.evaluate("""() => {
-        // the loss chart by its key (the schedule chart below it also plots steps); _fullData: as drawn
-        const gd = document.querySelector('.st-key-loss_chart .js-plotly-plot');
+    return tuple(page.evaluate(f"""() => {{
+        // the loss chart by its key (the schedule chart below it also plots steps), inside its iframe; _fullData: as drawn
+        const gd = {LOSS_CHART};
         if (!gd || !gd._fullData || !gd._fullData.length || !gd._fullData[0].x) return [0, -1];
         const x = gd._fullData[0].x;
         return [x.length, x.length ? x[x.length - 1] : -1];
-    }"""))
+    }}"""))
 
 
 def test_start_watch_and_visit_every_page(browser, server):
@@ -79,11 +84,25 @@ def test_start_watch_and_visit_every_page(browser, server):
         "the Step metric or the loss chart stopped updating"
     assert loss_chart_end(page)[0] > 1, "the loss chart has no points"
     # the chart updates in place (Plotly.react on one div), so a zoom or hover survives each refresh
-    page.evaluate("() => { document.querySelector('.st-key-loss_chart .js-plotly-plot').__mark = 1; }")
+    page.evaluate(f"() => {{ {LOSS_CHART}.__mark = 1; }}")
     drawn = loss_chart_end(page)[1]
     assert wait_until(lambda: loss_chart_end(page)[1] > drawn, 30), "the loss chart stopped updating"
-    assert page.evaluate("() => document.querySelector('.st-key-loss_chart .js-plotly-plot').__mark === 1"), \
+    assert page.evaluate(f"() => {LOSS_CHART}.__mark === 1"), \
         "the loss chart was rebuilt instead of updated"
+    # live views update without animating (explorer/live.css): sampled over a few refreshes, nothing is mid-animation
+    animating = page.evaluate("""async () => {
+        const seen = new Set();
+        for (let i = 0; i < 20; i++) {
+            for (const a of document.getAnimations()) {
+                const t = a.effect && a.effect.target;
+                if (a.playState === 'running' && t && t.closest && t.closest('[class*="st-key-live-"]'))
+                    seen.add((a.transitionProperty || a.animationName) + ' on ' + (t.dataset.testid || t.className));
+            }
+            await new Promise(r => setTimeout(r, 100));
+        }
+        return [...seen];
+    }""")
+    assert animating == [], f"the live view animates on every refresh: {animating}"
     page.screenshot(path=str(SHOTS / "train.png"))
     for name in PAGES:
         page.get_by_role("link", name=name).first.click()

@@ -15,6 +15,7 @@ import builtins
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 import threading
@@ -381,6 +382,12 @@ DANGEROUS_MODULES = {"pickle", "cPickle", "marshal", "shelve", "dill", "cloudpic
                      "runpy", "code", "codeop"}
 
 
+def static_stylesheet(call: ast.Call) -> bool:
+    """st.html(Path(__file__).with_name("x.css")): a stylesheet shipped beside the code, nothing computed."""
+    return ast.unparse(call.func) == "st.html" and len(call.args) == 1 and not call.keywords and \
+        re.fullmatch(r"Path\(__file__\)\.with_name\('[\w-]+\.css'\)", ast.unparse(call.args[0])) is not None
+
+
 def dangerous(source: str, filename: str = "<string>") -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source, filename)):
@@ -395,7 +402,7 @@ def dangerous(source: str, filename: str = "<string>") -> list[str]:
                 found.append(f"{where} {f.id}()")
             elif isinstance(f, ast.Attribute):
                 owner = ast.unparse(f.value)  # exact: safetensors.torch.load is the safe loader, torch.load is not
-                if (owner, f.attr) in DANGEROUS_ATTRS or owner == "subprocess" or \
+                if ((owner, f.attr) in DANGEROUS_ATTRS and not static_stylesheet(node)) or owner == "subprocess" or \
                         (owner == "os" and f.attr.startswith(("exec", "spawn", "posix_spawn"))):
                     found.append(f"{where} {ast.unparse(f)}()")
             for k in node.keywords:
@@ -425,7 +432,11 @@ os.execvp("sh", ["sh"])
                    "np.load()", "allow_pickle", "os.system()", "subprocess.run()", "shell=True", "unsafe_allow_html",
                    "os.execvp()"):
         assert any(needle in f for f in found), (needle, found)
-    assert dangerous("re.compile('x')\nst.markdown(t)\nsafetensors.torch.load(b)\njson.loads(s)\n") == []
+    assert dangerous("re.compile('x')\nst.markdown(t)\nsafetensors.torch.load(b)\njson.loads(s)\n"
+                     "st.html(Path(__file__).with_name('live.css'))\n") == []
+    for html in ("st.html(name)", "st.html(Path(name))", "st.html(Path(__file__).with_name(name))",
+                 "st.html(Path(__file__).with_name('x.html'))", "st.html(Path(__file__).with_name('x.css'), unsafe_allow_javascript=True)"):
+        assert dangerous(html), html
 
 
 def test_no_eval_exec_pickle_or_shell_in_the_code():
