@@ -1,7 +1,8 @@
 """Plotly figure builders. They take plain data (NumPy arrays, lists, floats) and return a `go.Figure`; no Streamlit.
 
-The live loss curve's arrays go in as NumPy arrays (plotly sends them as compact typed arrays) after the page
-downsamples them to a few hundred points per trace (explorer/series.py), so building a figure stays cheap.
+The live loss curve is the exception: `loss_spec` returns a plain figure dict, built twice a second while training
+without go.Figure's validation (the app tests validate what the browser receives). Its arrays stay NumPy arrays, sent as compact
+typed arrays, after the page downsamples them to a few hundred points per trace (explorer/series.py).
 """
 from __future__ import annotations
 
@@ -23,11 +24,16 @@ OTHER_COLOUR = "#94a3b8"
 SUGGESTION_COLOURS = {"valley": "#dc2626", "steepest": "#059669", "minimum / 10": "#d97706"}
 
 
-def _layout(fig: go.Figure, *, height: int = 420, **kw) -> go.Figure:
+def _layout_dict(*, height: int = 420, **kw) -> dict:
+    """The layout every chart shares: height, tight margins, the legend in a row on top, zoom kept across updates."""
     titled, legend = bool(kw.get("title")), kw.get("showlegend", True)
     top = 40 + (15 if titled else 0) + (25 if titled and legend else 0)  # room for the title above the legend
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=top, b=10), uirevision="keep",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), **kw)
+    return dict(height=height, margin=dict(l=10, r=10, t=top, b=10), uirevision="keep",
+                legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0), **kw)
+
+
+def _layout(fig: go.Figure, *, height: int = 420, **kw) -> go.Figure:
+    fig.update_layout(**_layout_dict(height=height, **kw))
     return fig
 
 
@@ -38,32 +44,36 @@ def show_char(ch: str) -> str:
 
 # ------------------------------------------------------------------------------------------------------ loss curve
 
-def loss_figure(steps: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, evals: Sequence[tuple[int, float, float]],
-                refs: dict[str, float], *, log10: bool = True, smoothing: float = 0.0,
-                x_range: tuple[float, float] | None = None) -> go.Figure:
+def loss_spec(steps: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, evals: Sequence[tuple[int, float, float]],
+              refs: dict[str, float], *, log10: bool = True, smoothing: float = 0.0,
+              x_range: tuple[float, float] | None = None) -> dict:
     """Per-step minibatch loss (raw, faint) and its smoothed curve, train/dev evaluations as points, reference lines.
 
+    A plain plotly figure dict, not a `go.Figure`: the Train page builds one twice a second while training, and
+    go.Figure's property validation costs ~25 ms of the server's CPU each time (this dict: ~1 ms). The app tests
+    pass the figure the browser receives through go.Figure, which validates it.
     log10: plot log10(loss) as the lecture does (`lossi.append(loss.log10().item())`); hover always shows the loss.
     """
     f = (lambda a: np.log10(np.maximum(np.asarray(a, dtype=np.float64), 1e-12))) if log10 else (lambda a: np.asarray(a, dtype=np.float64))
-    fig = go.Figure()
+    data = []
     hover = "step %{x:,}<br>loss %{customdata:.4f}<extra>%{fullData.name}</extra>"
     if len(steps):
         x = np.asarray(steps, dtype=np.int64)  # NumPy arrays travel as compact typed arrays: cheap to build and parse
-        fig.add_trace(go.Scatter(x=x, y=f(losses).astype(np.float32), customdata=np.asarray(losses, dtype=np.float32),
-                                 mode="lines", name="minibatch loss", line=dict(color=RAW_COLOUR, width=1), hovertemplate=hover))
+        data.append(dict(type="scatter", x=x, y=f(losses).astype(np.float32), customdata=np.asarray(losses, dtype=np.float32),
+                         mode="lines", name="minibatch loss", line=dict(color=RAW_COLOUR, width=1), hovertemplate=hover))
         if smoothing > 0:
-            fig.add_trace(go.Scatter(x=x, y=f(smoothed).astype(np.float32), customdata=np.asarray(smoothed, dtype=np.float32),
-                                     mode="lines", name=f"smoothed (EMA {smoothing:g})",
-                                     line=dict(color=SMOOTH_COLOUR, width=2), hovertemplate=hover))
+            data.append(dict(type="scatter", x=x, y=f(smoothed).astype(np.float32),
+                             customdata=np.asarray(smoothed, dtype=np.float32), mode="lines",
+                             name=f"smoothed (EMA {smoothing:g})", line=dict(color=SMOOTH_COLOUR, width=2),
+                             hovertemplate=hover))
     if evals:
-        es = [e[0] for e in evals]
+        es = [int(e[0]) for e in evals]
         for name, idx, colour, symbol in (("train (eval)", 1, TRAIN_COLOUR, "circle"), ("dev (eval)", 2, DEV_COLOUR, "diamond")):
             vals = [float(e[idx]) for e in evals]
-            fig.add_trace(go.Scatter(x=es, y=f(vals).tolist(), customdata=vals, mode="markers+lines", name=name,
-                                     marker=dict(color=colour, size=8, symbol=symbol), line=dict(color=colour, width=1, dash="dot"),
-                                     hovertemplate=hover))
-    shapes, notes = [], []  # reference lines as plain layout entries: fig.add_hline costs ~10 ms each, per refresh
+            data.append(dict(type="scatter", x=es, y=f(vals).tolist(), customdata=vals, mode="markers+lines", name=name,
+                             marker=dict(color=colour, size=8, symbol=symbol),
+                             line=dict(color=colour, width=1, dash="dot"), hovertemplate=hover))
+    shapes, notes = [], []
     for k, (label, value) in enumerate(refs.items()):
         if value is None or not math.isfinite(value):
             continue
@@ -73,10 +83,10 @@ def loss_figure(steps: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, eva
         notes.append(dict(xref="x domain", x=0 if k % 2 else 1, xanchor="left" if k % 2 else "right", yref="y", y=y,
                           yanchor="bottom", text=f"{label} {value:.3f}", showarrow=False,
                           font=dict(color=colour), bgcolor="rgba(255,255,255,0.8)"))
-    fig.update_layout(shapes=shapes, annotations=notes)
-    fig.update_xaxes(title_text="step", range=list(x_range) if x_range else None)
-    fig.update_yaxes(title_text="log10(loss)" if log10 else "loss")
-    return _layout(fig, height=440, hovermode="x unified")
+    xaxis = dict(title=dict(text="step"), **({"range": list(x_range)} if x_range else {}))
+    layout = dict(_layout_dict(height=440, hovermode="x unified"), shapes=shapes, annotations=notes, xaxis=xaxis,
+                  yaxis=dict(title=dict(text="log10(loss)" if log10 else "loss")))
+    return dict(data=data, layout=layout)
 
 
 def schedule_figure(steps: np.ndarray, lrs: np.ndarray, current_step: int | None = None) -> go.Figure:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -206,6 +207,7 @@ def test_a_finished_run_shows_curve_evals_and_references():
     assert step_metric(at) == 2_000
     assert float(metric(at, "Dev loss")) < 3.3  # log(27) ≈ 3.30 is a uniform guess
     (fig,) = [f for f in figures(at) if any(t.get("name") == "minibatch loss" for t in f["data"])]
+    go.Figure(fig)  # the live chart's figure is built as a plain dict (charts.loss_spec): plotly's validation accepts it
     names = [t.get("name") for t in fig["data"]]
     assert "dev (eval)" in names and "train (eval)" in names and any(n.startswith("smoothed") for n in names)
     assert len(numbers(fig["data"][0]["x"])) <= 2_000

@@ -74,10 +74,9 @@ def _chart(snap) -> None:
     smoothed = series.debiased_ema(losses, smoothing)  # over the points shown, as TensorBoard smooths its points
     evals = [(e.step, e.train, e.dev) for e in snap.evals if not window or e.step >= steps[0]]
     x_range = (max(float(steps[-1]) - window, 0.0), float(steps[-1]) + 1) if window else None
-    fig = charts.loss_figure(steps, losses, smoothed, evals, refs, log10=log10, smoothing=smoothing,
-                             x_range=x_range)
-    fig.update_layout(uirevision=f"{win_label}|{log10}")  # a zoom survives updates, until the view itself changes
-    live_plotly_chart(fig, key="loss_chart")  # updated in place: no rebuild per refresh, zoom and hover survive
+    spec = charts.loss_spec(steps, losses, smoothed, evals, refs, log10=log10, smoothing=smoothing, x_range=x_range)
+    spec["layout"]["uirevision"] = f"{win_label}|{log10}"  # a zoom survives updates, until the view itself changes
+    live_plotly_chart(spec, key="loss_chart", title="Loss curve")  # updated in place: zoom and hover survive
 
 
 def body() -> None:
