@@ -54,8 +54,7 @@ function makeFrame(parentElement, data) {
   doc.write(`<!doctype html><html><head><style>html,body{margin:0;overflow:hidden;background:transparent}
 ${fontRules()}</style></head><body><div id="chart" style="width:100%;height:0"></div></body></html>`);
   doc.close();
-  // plotly.js takes the browser a good part of a second to start: load it once the page has settled, or at once
-  // when there is something to draw
+  // plotly.js takes the browser a good part of a second to start: loaded with the first figure, not with the page
   let resolve, reject;
   frame.plotly = new Promise((res, rej) => { resolve = res; reject = rej; });
   frame.plotly.catch(() => { frame.failed = true; });  // the next render makes a new frame and tries again
@@ -68,8 +67,6 @@ ${fontRules()}</style></head><body><div id="chart" style="width:100%;height:0"><
     s.onerror = () => reject(new Error(`could not load plotly.js (${s.src})`));
     doc.head.appendChild(s);
   };
-  const idle = window.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => f();
-  setTimeout(() => idle(frame.loadPlotly), 2000);
   return frame;
 }
 
@@ -79,7 +76,7 @@ export default function ({ data, parentElement }) {
   if (frame && frame.failed) { frame.remove(); frame = null; }  // the last load failed: try again
   if (!frame) frame = makeFrame(parentElement, data);
   frame.latest = fig;  // a slow load must not draw an older figure over a newer one
-  if (!fig) return;  // nothing to draw yet; plotly.js loads meanwhile
+  if (!fig) return;  // nothing to draw yet
   frame.loadPlotly();
   const height = (fig.layout && fig.layout.height) || 450;
   let note = parentElement.querySelector(".mlp-lm-live-chart-error");
@@ -131,7 +128,7 @@ def live_plotly_chart(spec: dict | None, *, key: str, config: dict | None = None
     `key`, updating the chart already there instead of replacing it.
 
     A plain dict, not a go.Figure: go.Figure validates every property (~25 ms per build, twice a second).
-    spec None: nothing to draw yet; the element takes no room and loads plotly.js, so the first figure draws at once.
+    spec None: nothing to draw yet; the element takes no room (placed now, it is kept when the first figure comes).
     title: the iframe's accessible name (what a screen reader announces for the chart).
     """
     conf = {"displaylogo": False, "responsive": True, **(config or {})}

@@ -79,6 +79,11 @@ class Server:
         return time.perf_counter() - t0
 
 
+# the live loss chart's plotly div, inside the chart's own iframe (explorer/live_chart.py); a JS expression
+LOSS_CHART = ("(() => { const f = document.querySelector('.st-key-loss_chart iframe');"
+              " return f && f.contentDocument ? f.contentDocument.querySelector('.js-plotly-plot') : null; })()")
+
+
 def wait_app_ready(page, timeout_ms: int = 60_000) -> None:
     """The app container is up and the script has finished its run."""
     page.wait_for_selector("[data-testid='stAppViewContainer']", timeout=timeout_ms)

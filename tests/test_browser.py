@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from browser import (CHROMIUM, CHROMIUM_ARGS, SHOTS, Server, exceptions, metric, metric_int, wait_app_ready,
-                     wait_until)
+from browser import (CHROMIUM, CHROMIUM_ARGS, LOSS_CHART, SHOTS, Server, exceptions, metric, metric_int,
+                     wait_app_ready, wait_until)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 PAGES = ["Train", "LR sweep", "Embeddings", "Sampler", "Data"]
@@ -54,11 +54,6 @@ def set_number(page, label, value):
     box.fill(str(value))
     box.press("Enter")
     wait_app_ready(page)
-
-
-# the live loss chart's plotly div, inside the chart's own iframe (explorer/live_chart.py)
-LOSS_CHART = ("(() => { const f = document.querySelector('.st-key-loss_chart iframe');"
-              " return f && f.contentDocument ? f.contentDocument.querySelector('.js-plotly-plot') : null; })()")
 
 
 def loss_chart_end(page) -> tuple[int, float]:

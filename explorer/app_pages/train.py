@@ -64,7 +64,7 @@ def _chart(snap) -> None:
     if ds is not None and holder.run_names is not None:
         refs["bigram baseline"] = bigram_loss(holder.run_names.fingerprint, ds)
     refs["lecture"] = LECTURE_DEV_LOSS
-    if snap is None or not len(snap.loss_steps):  # no empty chart; the element loads plotly.js meanwhile
+    if snap is None or not len(snap.loss_steps):  # no empty chart
         live_plotly_chart(None, key="loss_chart", title="Loss curve")  # first, where the chart will be: kept, not remade
         st.caption("The loss curve appears here with the first training steps.")
         return
