@@ -1,8 +1,8 @@
 """Plotly figure builders. They take plain data (NumPy arrays, lists, floats) and return a `go.Figure`; no Streamlit.
 
 The live loss curve is the exception: `loss_spec` returns a plain figure dict, built twice a second while training
-without go.Figure's validation (the app tests validate what the browser receives). Its arrays stay NumPy arrays, sent as compact
-typed arrays, after the page downsamples them to a few hundred points per trace (explorer/series.py).
+without go.Figure's validation (the app tests validate what the browser receives). Its arrays stay NumPy arrays,
+sent as compact typed arrays, after the page downsamples them to a few hundred points per trace (series.py).
 """
 from __future__ import annotations
 

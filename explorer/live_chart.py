@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import plotly
 import streamlit as st
-from plotly.io.json import to_json_plotly
 import streamlit.components.v1 as components
+from plotly.io.json import to_json_plotly
 
 _PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
 _SERVED = components.declare_component("plotlyjs", path=str(_PLOTLY_DIR))  # registers the folder's files for serving
