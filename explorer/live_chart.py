@@ -70,8 +70,9 @@ ${fontRules()}</style></head><body><div id="chart" style="width:100%;height:0"><
   return frame;
 }
 
-export default function ({ data, parentElement }) {
-  const fig = data.figure ? JSON.parse(data.figure) : null;
+export default function ({ data: payload, parentElement }) {
+  const data = JSON.parse(payload[0]);  // [one JSON text]: see live_plotly_chart
+  const fig = data.figure;
   let frame = parentElement.querySelector("iframe.mlp-lm-live-chart");
   if (frame && frame.failed) { frame.remove(); frame = null; }  // the last load failed: try again
   if (!frame) frame = makeFrame(parentElement, data);
@@ -134,5 +135,8 @@ def live_plotly_chart(spec: dict | None, *, key: str, config: dict | None = None
     conf = {"displaylogo": False, "responsive": True, **(config or {})}
     data = {"figure": None, "config": conf, "plotly_url": PLOTLY_URL, "title": title}
     if spec is not None:
-        data["figure"] = to_json_plotly(_styled(spec))  # plotly's encoder: NaN/inf become null, as plotly.js wants
-    _COMPONENT(key=key, data=data, width="stretch", height="content")
+        data["figure"] = _styled(spec)
+    # [one JSON text]: Streamlit checks a dict's values and any other object for dataframes, which imports pandas and
+    # pyarrow (~1 s of the first page); a list passes as it is. plotly's encoder: NaN/inf become null, as plotly.js
+    # wants.
+    _COMPONENT(key=key, data=[to_json_plotly(data)], width="stretch", height="content")

@@ -89,31 +89,32 @@ def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> N
     _fragment()
 
 
-def status_text(snap, starting: bool = False) -> tuple[str, str]:
-    """(kind, text) for a snapshot: kind is one of info / success / warning / error."""
+def status_text(snap, starting: bool = False) -> tuple[str, str, str]:
+    """(kind, icon, text) for a snapshot: kind is one of info / success / warning / error."""
     if snap is None:
-        return "info", "No run yet — press **Start** (or **Step**) in the sidebar."
+        return "info", ":material/info:", "No run yet — press **Start** (or **Step**) in the sidebar."
     where = f"step {snap.step:,} / {snap.steps:,}"
     if snap.status in ("running", "idle") and snap.step == 0 and starting:
-        return "info", (f":material/hourglass_top: **starting** — {where}. Loading the fast training kernel takes a "
-                        "few seconds the first time (longer on a machine's very first run, which compiles it).")
+        return "info", ":material/hourglass_top:", (
+            f"**starting** — {where}. Loading the fast training kernel takes a few seconds the first time (longer on "
+            "a machine's very first run, which compiles it).")
     if snap.status == "running":
-        return "info", f":material/play_circle: **running** — {where} · {snap.steps_per_s:,.0f} steps/s"
+        return "info", ":material/play_circle:", f"**running** — {where} · {snap.steps_per_s:,.0f} steps/s"
     if snap.status == "paused":
-        return "warning", f":material/pause_circle: **paused** — {where}. **Resume**, **Step**, or **Stop**."
+        return "warning", ":material/pause_circle:", f"**paused** — {where}. **Resume**, **Step**, or **Stop**."
     if snap.status == "idle":
-        return "info", f":material/radio_button_unchecked: **ready** — {where}. Press **Start**."
+        return "info", ":material/radio_button_unchecked:", f"**ready** — {where}. Press **Start**."
     if snap.status == "finished":
         ev = snap.last_eval
         tail = f" · dev loss {ev.dev:.4f}" if ev else ""
-        return "success", f":material/check_circle: **finished** — {where}{tail}"
+        return "success", ":material/check_circle:", f"**finished** — {where}{tail}"
     if snap.status == "stopped":
-        return "warning", f":material/stop_circle: **stopped** — {where}. **Start** begins a new run."
+        return "warning", ":material/stop_circle:", f"**stopped** — {where}. **Start** begins a new run."
     if snap.status == "diverged":
-        return "error", f":material/warning: **diverged** — {snap.message}"
-    return "error", f":material/error: **error** — {snap.message or 'training failed'}"
+        return "error", ":material/warning:", f"**diverged** — {snap.message}"
+    return "error", ":material/error:", f"**error** — {snap.message or 'training failed'}"
 
 
 def show_status(snap, starting: bool = False) -> None:
-    kind, text = status_text(snap, starting)
-    getattr(st, kind)(text)
+    kind, icon, text = status_text(snap, starting)
+    getattr(st, kind)(text, icon=icon)  # an icon given: else Streamlit loads its emoji table (~0.4 s) to look for one

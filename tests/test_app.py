@@ -99,8 +99,8 @@ def figures(at: AppTest) -> list[dict]:
     the live loss chart's (explorer/live_chart.py, a component whose data carries the figure)."""
     figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
     live = [el for el in at.get("bidi_component") if el.proto.component_name == "mlp_lm_live_chart"]
-    live = [json.loads(el.proto.json)["figure"] for el in live]
-    return figs + [json.loads(f) for f in live if f is not None]  # None: no data yet
+    live = [json.loads(json.loads(el.proto.json)[0])["figure"] for el in live]  # the data: [one JSON text]
+    return figs + [f for f in live if f is not None]  # None: no data yet
 
 
 def numbers(a) -> np.ndarray:
