@@ -30,15 +30,18 @@ from mlp_lm.model import ModelConfig, init_params  # noqa: E402
 from mlp_lm.trainer import Trainer  # noqa: E402
 
 WARMUP = 4.0  # seconds of training before the window opens (kernel load, first chunks)
+STEPS = 5_000_000  # the lecture's recipe, but long enough that no run ends inside its window (200,000 steps can)
 
 
 def headless_rate(ds, window: float) -> float:
-    t = Trainer(ds, ModelConfig(), TrainConfig(eval_interval=eval_interval(200_000, "auto")))  # as the app's run
+    cfg = TrainConfig(steps=STEPS, decay_step=100_000, eval_interval=eval_interval(STEPS, "auto"))  # as the app's run
+    t = Trainer(ds, ModelConfig(), cfg)
     t.start()
     time.sleep(WARMUP)
     s0, t0 = t.snapshot().step, time.perf_counter()
     time.sleep(window)
     s1, t1 = t.snapshot().step, time.perf_counter()
+    assert t.snapshot().status == "running", "the run ended inside the window"
     t.stop()
     return (s1 - s0) / (t1 - t0)
 
@@ -53,12 +56,17 @@ def app_rate(browser, window: float, tmp: Path) -> tuple[float, tuple[float, flo
         page.goto(srv.url)
         wait_app_ready(page)
         ready = (time.perf_counter() - srv.started, time.perf_counter() - srv.started - healthy)
+        steps = page.get_by_label("Steps", exact=True)
+        steps.fill(str(STEPS))
+        steps.press("Enter")
+        wait_app_ready(page)
         page.get_by_role("button", name="Start", exact=True).first.click()
         page.wait_for_function(f"() => !!{LOSS_CHART}", timeout=60_000)  # one-time: plotly.js starts with the chart
         time.sleep(WARMUP)
         s0, t0 = metric_int(page, "Step"), time.perf_counter()
         time.sleep(window)
         s1, t1 = metric_int(page, "Step"), time.perf_counter()
+        assert s1 < STEPS, "the run ended inside the window"
         page.close()
         return (s1 - s0) / (t1 - t0), ready
     finally:
