@@ -1,8 +1,9 @@
 """The app's overhead and latencies, measured as a user meets them.
 
 - Training speed with a browser on the Train page (charts refreshing at 2 Hz) against the headless Trainer, same
-  recipe (the lecture's, but 5,000,000 steps so no run ends inside its window), in interleaved rounds: steps gained over a fixed wall-clock window after a warm-up (in the
-  app, a warm-up that starts once the loss chart is drawn: loading plotly.js, like loading the kernel, is once).
+  recipe (the lecture's, but 5,000,000 steps long so no run ends inside its window), in interleaved rounds: steps
+  gained over a fixed wall-clock window after a warm-up (in the app, a warm-up that starts once the loss chart is
+  drawn: loading plotly.js, like loading the kernel, is once).
 - Server start → first page interactive (health endpoint, app container, script idle), from spawning the process and
   from the server answering its health check.
 - A 1,000-step LR sweep and a t-SNE of the 27 embeddings, in process.
