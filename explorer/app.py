@@ -39,6 +39,7 @@ pages = st.navigation([
     st.Page("app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
     st.Page("app_pages/sampler.py", title="Sampler", icon=":material/casino:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/description:"),
+    st.Page("app_pages/grid.py", title="Hyperparameter search", icon=":material/grid_view:"),
 ])
 status_box = sidebar.draw(holder)
 pages.run()
