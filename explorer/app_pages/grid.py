@@ -77,11 +77,9 @@ for i, name in enumerate(PAGE_PARAMS):
 
 try:
     spec = current_spec()
-    n = spec.n_trials
+    n = len(spec.expand())  # validates every trial, so a bad value is said here, before Run
     preview = (f"**{n} trial{'s' if n != 1 else ''}**" + (f" over {', '.join(LABELS.get(v, v) for v in spec.varied)}"
                if spec.varied else " (no setting varies: give two or more values for one)"))
-    if n > MAX_TRIALS:
-        preview += f" — more than {MAX_TRIALS}, the most one search runs"
 except MLPLMError as e:
     spec, preview = None, f":red[{e}]"
 scheduler = dask_scheduler()
