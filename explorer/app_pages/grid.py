@@ -18,7 +18,7 @@ st.caption("The lecture's advice: search systematically rather than tune at rand
            "then the embedding, and compare dev losses. Give one or more values (comma-separated) for any setting; "
            "a blank one takes the sidebar's. Every combination trains as its own run (see the Runs page), "
            "several at a time in separate worker processes, on the data in use.")
-MODES = ("Grid: every combination", "Random draws")
+MODES = ("Grid", "Random draws")
 HINT = "one value or several, comma-separated; with random draws also a range LOW:HIGH"
 
 
@@ -50,16 +50,18 @@ def run() -> None:
 
 
 snap = grid.snapshot()
-top = st.columns([1.6, 1, 1, 1.4])
-top[0].radio("Search", MODES, key="grid_mode", horizontal=True, persist_state="session")
+top = st.columns([1.2, 1, 1, 1.6], vertical_alignment="bottom")
+top[0].radio("Search", MODES, key="grid_mode", horizontal=True, persist_state="session",
+             help="Grid: every combination of the values. Random draws: N combinations drawn with the seed "
+                  "(a setting may then also be a range LOW:HIGH, drawn log-uniformly).")
 random_mode = ss.get("grid_mode") == MODES[1]
 top[1].number_input("Random draws", 1, MAX_TRIALS, 8, key="grid_draws", disabled=not random_mode,
                     persist_state="session")
 top[2].number_input("Draw seed", 0, 2**31 - 1, 0, key="grid_draw_seed", disabled=not random_mode,
                     persist_state="session", help="The same seed draws the same trials.")
-top[3].button("Load the lecture's scaling experiment", key="grid_scaling", on_click=load_scaling,
+top[3].button("Lecture's scaling experiment", key="grid_scaling", on_click=load_scaling, width="stretch",
               icon=":material/science:", disabled=snap.running,
-              help="hidden 100 / 200 / 300 × embedding 2 / 10 at block 3 with the lecture's recipe "
+              help="Loads hidden 100 / 200 / 300 × embedding 2 / 10 at block 3 with the lecture's recipe "
                    "(200,000 SGD steps, 0.1 → 0.01 half way, batch 32): 6 trials.")
 
 side = values()
@@ -83,15 +85,15 @@ try:
 except MLPLMError as e:
     spec, preview = None, f":red[{e}]"
 scheduler = dask_scheduler()
-b = st.columns([1, 1, 2.2, 3])
+b = st.columns([1, 1, 4, 2.2], vertical_alignment="center")
 b[0].button("Run", key="grid_run", type="primary", icon=":material/play_arrow:", on_click=run, width="stretch",
             disabled=snap.running or spec is None)
 b[1].button("Stop", key="grid_stop", icon=":material/stop:", on_click=grid.stop, width="stretch",
             disabled=not snap.running, help="Running trials end now (kept as stopped runs); the rest are cancelled.")
 if scheduler:
-    b[2].radio("Run on", ("local", "dask"), key="grid_where", horizontal=True, persist_state="session",
+    b[3].radio("Run on", ("local", "dask"), key="grid_where", horizontal=True, persist_state="session",
                format_func=lambda v: "this machine" if v == "local" else f"Dask at {scheduler}")
-b[3].markdown(preview)
+b[2].markdown(preview)
 if ss.get("grid_error"):
     st.error(ss["grid_error"])
 
@@ -99,7 +101,7 @@ if ss.get("grid_error"):
 def results() -> None:
     snap = grid.snapshot()
     if snap.status == "idle":
-        st.info("Choose values and press **Run** — or load the lecture's scaling experiment first.")
+        st.info("Choose values and press **Run** — or load the **lecture's scaling experiment** first.")
         return
     done = len(snap.results)
     st.progress(done / max(snap.total, 1), text=f"{snap.status} · {done} of {snap.total} trials · "
