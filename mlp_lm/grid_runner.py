@@ -135,11 +135,44 @@ class GridRun:
         if client is None:
             client, owned = _dask_client(self.scheduler, self.jobs)
         try:
+            _check_cluster(client, self.runs_dir.resolve() / f".{self.sweep}.probe")
             with parallel_config(backend="dask", client=client, wait_for_workers_timeout=CONNECT_SECONDS):
                 yield -1  # the cluster's cores decide how many trials run at once
         finally:
             for thing in owned:
                 thing.close()
+
+
+def _check_cluster(client, marker: Path) -> None:
+    """Refuse a cluster whose scheduler or workers cannot import mlp_lm (its tasks would never be read: the search
+    would wait forever) or whose workers do not share the run store's folder (runs and the stop flag live there)."""
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+
+    def probe():  # nested, so cloudpickle sends it by value: it runs where mlp_lm may be missing
+        import importlib.util
+        import os
+
+        return importlib.util.find_spec("mlp_lm") is not None, os.path.exists(marker)
+
+    try:
+        try:
+            on_scheduler = client.run_on_scheduler(probe)
+            on_workers = client.run(probe)
+        except Exception as e:  # noqa: BLE001 - a lost connection, a cluster that refuses run()
+            raise ConfigError(f"the Dask cluster did not answer: {type(e).__name__}: {e}") from None
+    finally:
+        marker.unlink(missing_ok=True)
+    fix = "start `dask scheduler` and `dask worker` with PYTHONPATH set to this repository (see README)"
+    if not on_scheduler[0]:
+        raise ConfigError(f"the Dask scheduler cannot import mlp_lm: {fix}")
+    missing = sorted(w for w, (ok, _) in on_workers.items() if not ok)
+    if missing:
+        raise ConfigError(f"{len(missing)} Dask worker(s) cannot import mlp_lm ({missing[0]}, …): {fix}")
+    apart = sorted(w for w, (_, shared) in on_workers.items() if not shared)
+    if apart:
+        raise ConfigError(f"{len(apart)} Dask worker(s) do not see the run store {marker.parent} ({apart[0]}, …): "
+                          "give --runs-dir a folder every worker shares (e.g. on NFS) at the same path")
 
 
 def _dask_client(scheduler: str | None, jobs: int):
