@@ -56,6 +56,7 @@ class Snapshot:
     model_config: ModelConfig
     train_config: TrainConfig         # as in force now (the learning rate may have changed live)
     version: int = 0                  # increases with every published snapshot
+    final: dict | None = None         # {"train", "dev", "test"}: full-split losses once the run has ended (not "error")
 
     @property
     def done(self) -> bool:
@@ -105,12 +106,14 @@ class Trainer:
         self._paused = False          # the thread waits while True
         self._budget: int | None = None  # steps left before pausing again (step(n)); None = no limit
         self._stop = False
+        self._measure = True          # a stopped run measures its final losses (see stop())
         self._thread: threading.Thread | None = None
         self._engine = None
         self._history = LossHistory()
         self._evals: list[Eval] = []
         self._step, self._elapsed, self._sps, self._version = 0, 0.0, 0.0, 0
         self._loss0: float | None = None  # the run's first loss, the yardstick for divergence
+        self._final: dict | None = None
         self._snapshot = self._make_snapshot("idle", "", self.params0)
 
     # ---- reading ---------------------------------------------------------------------------------------------------
@@ -167,10 +170,15 @@ class Trainer:
             self._paused, self._budget = False, n
             self._cond.notify_all()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to end, and wait for it (at most `timeout` s; a chunk lasts ≈ 50 ms)."""
+    def stop(self, timeout: float = 5.0, measure: bool = True) -> None:
+        """Ask the thread to end, and wait for it (at most `timeout` s; a chunk lasts ≈ 50 ms).
+
+        measure: end with the full-split losses in `snapshot().final` (≈ 0.3 s for the lecture's model, more for a
+        big one); False ends at once without them (a closed tab, a run being replaced).
+        """
         with self._cond:
             self._stop = True
+            self._measure = self._measure and measure
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -201,7 +209,8 @@ class Trainer:
         self._version += 1
         lr = float(self._lr_at(min(self._step, max(self.cfg.steps - 1, 0)), 1)[0])
         return Snapshot(status, self._step, self.cfg.steps, lr, steps, losses, tuple(self._evals), self._sps,
-                        self._elapsed, message, params, self.model_cfg, self.cfg, self._version)
+                        self._elapsed, message, params, self.model_cfg, self.cfg, self._version,
+                        None if self._final is None else dict(self._final))
 
     def _publish(self, status: str, message: str = "", event: str = "on_chunk") -> None:
         params = self._engine.params() if self._engine is not None else self._snapshot.params
@@ -215,6 +224,13 @@ class Trainer:
         self._evals.append(Eval(self._step, evaluate(params, ds.Xtr[rows], ds.Ytr[rows]), evaluate(params, ds.Xdev, ds.Ydev)))
         if len(self._evals) > MAX_EVALS:  # bounded like the loss history: thin out the older half
             self._evals = self._evals[: MAX_EVALS // 2 : 2] + self._evals[MAX_EVALS // 2 :]
+
+    def _finish(self, status: str, message: str = "") -> None:
+        """Measure the full train / dev / test losses of the parameters the run ends with, then publish the end."""
+        if status != "stopped" or self._measure:
+            params, ds = self._engine.params(), self.dataset
+            self._final = {name: evaluate(params, *ds.split(name)) for name in ("train", "dev", "test")}
+        self._publish(status, message, "on_end")
 
     def _first_bad(self, losses: np.ndarray) -> int:
         """Index of the first loss that is non-finite or above DIVERGE_FACTOR × the run's first loss; len if none."""
@@ -276,9 +292,9 @@ class Trainer:
                 self._engine.run(idx[:keep], lrs[:keep])
                 self._history.extend(self._step, losses[:keep])
                 self._step += keep
-                self._publish("diverged", f"diverged: the loss blew up (non-finite or over {DIVERGE_FACTOR:g}× its start) at learning rate "
+                self._finish("diverged", f"diverged: the loss blew up (non-finite or over {DIVERGE_FACTOR:g}× its start) at learning rate "
                               f"{lrs[keep]:.3g}; kept the parameters of step {self._step:,}, the last good one. "
-                              "Lower the learning rate and start again.", "on_end")
+                              "Lower the learning rate and start again.")
                 return
             self._step += n
             self._elapsed += dt
@@ -297,6 +313,6 @@ class Trainer:
                 self._publish("running")
         if self._step >= total:
             self._evaluate(self._engine.params())
-            self._publish("finished", event="on_end")
+            self._finish("finished")
         else:
-            self._publish("stopped", event="on_end")
+            self._finish("stopped")
