@@ -24,7 +24,8 @@ from .data import Dataset
 from .errors import ConfigError
 from .history import LossHistory
 from .model import ModelConfig, evaluate, init_params
-from .reference import ReferenceEngine
+from . import engines
+from .engines import make_engine  # noqa: F401  (re-exported: sweep.py and older code import it from here)
 from .schedule import lr_schedule
 
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "diverged", "error")
@@ -57,6 +58,7 @@ class Snapshot:
     train_config: TrainConfig         # as in force now (the learning rate may have changed live)
     version: int = 0                  # increases with every published snapshot
     final: dict | None = None         # {"train", "dev", "test"}: full-split losses once the run has ended (not "error")
+    engine: str = ""                  # "fast", "reference", or "reference (compiling the fast kernel)" — see engines.py
 
     @property
     def done(self) -> bool:
@@ -78,17 +80,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device 'mps' was asked for but Apple's MPS is not available; use 'cpu'")
     return torch.device(device)
-
-
-def make_engine(params, Xtr, Ytr, cfg: TrainConfig):
-    """The fast fused CPU kernel when it applies ("auto" on CPU), the autograd reference otherwise."""
-    if cfg.engine == "reference" or (cfg.engine == "auto" and cfg.device != "cpu"):
-        return ReferenceEngine(params, Xtr, Ytr, cfg)
-    if cfg.device != "cpu":
-        raise ConfigError("the fast engine runs on the CPU only; use engine 'reference' on an accelerator")
-    from .fast import FastEngine
-
-    return FastEngine(params, Xtr, Ytr, cfg)
 
 
 class Trainer:
@@ -114,6 +105,8 @@ class Trainer:
         self._step, self._elapsed, self._sps, self._version = 0, 0.0, 0.0, 0
         self._loss0: float | None = None  # the run's first loss, the yardstick for divergence
         self._final: dict | None = None
+        self._engine_name = ""
+        self._handover = False        # training on the reference engine until the fused kernel is compiled
         self._snapshot = self._make_snapshot("idle", "", self.params0)
 
     # ---- reading ---------------------------------------------------------------------------------------------------
@@ -210,7 +203,7 @@ class Trainer:
         lr = float(self._lr_at(min(self._step, max(self.cfg.steps - 1, 0)), 1)[0])
         return Snapshot(status, self._step, self.cfg.steps, lr, steps, losses, tuple(self._evals), self._sps,
                         self._elapsed, message, params, self.model_cfg, self.cfg, self._version,
-                        None if self._final is None else dict(self._final))
+                        None if self._final is None else dict(self._final), self._engine_name)
 
     def _publish(self, status: str, message: str = "", event: str = "on_chunk") -> None:
         params = self._engine.params() if self._engine is not None else self._snapshot.params
@@ -231,6 +224,19 @@ class Trainer:
             params, ds = self._engine.params(), self.dataset
             self._final = {name: evaluate(params, *ds.split(name)) for name in ("train", "dev", "test")}
         self._publish(status, message, "on_end")
+
+    def _name_engine(self) -> None:
+        kind = "reference" if isinstance(self._engine, engines.ReferenceEngine) else "fast"
+        self._engine_name = "reference (compiling the fast kernel)" if self._handover else kind
+
+    def _maybe_hand_over(self) -> None:
+        """Between chunks: continue on the fused kernel once its compile (engines.start_warmup) is done."""
+        ready = engines.ready_to_hand_over()
+        if ready:
+            self._engine = engines.to_fast(self._engine, self.dataset.Xtr, self.dataset.Ytr, self.cfg)
+        if ready or ready is None:
+            self._handover = False
+            self._name_engine()
 
     def _first_bad(self, losses: np.ndarray) -> int:
         """Index of the first loss that is non-finite or above DIVERGE_FACTOR × the run's first loss; len if none."""
@@ -263,7 +269,8 @@ class Trainer:
         n_tr = len(ds.Ytr)
         self._train_rows = torch.randperm(n_tr, generator=torch.Generator().manual_seed(cfg.seed + 2))[: cfg.eval_train_rows]
         self._publish("running", "preparing the training kernel…")  # loading it can take a moment
-        self._engine = make_engine(self.params0, ds.Xtr, ds.Ytr, cfg)
+        self._engine, self._handover = engines.first_engine(self.params0, ds.Xtr, ds.Ytr, cfg)
+        self._name_engine()
         self._publish("running" if not self._paused else "paused")
         chunk, total = 16, cfg.steps
         while self._step < total:
@@ -276,6 +283,8 @@ class Trainer:
                 if cfg.eval_interval:
                     n = min(n, cfg.eval_interval - self._step % cfg.eval_interval)
                 lrs = self._lr_at(self._step, n)
+            if self._handover:
+                self._maybe_hand_over()
             idx = torch.randint(0, n_tr, (n, cfg.batch_size), generator=g)
             state = self._engine.state()
             t0 = time.perf_counter()

@@ -22,6 +22,15 @@ def temporary_runs_dir(tmp_path_factory):
         os.environ["MLP_LM_RUNS_DIR"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernel():
+    """Compile (or load) the fused kernel before any test trains: a run on a cold cache starts on the reference
+    engine and hands over mid-run (engines.py), which would make two runs of the same seed differ slightly."""
+    from mlp_lm.fast import warmup
+
+    warmup()
+
+
 @pytest.fixture(scope="session")
 def small_words():
     return load_words(DEFAULT_DATA)[::20]  # 1,624 names, every letter present
