@@ -128,7 +128,7 @@ def _json_field(meta: dict, key: str, what: str):
     except Duplicate as e:
         raise CheckpointError(f"{what} has the key {printable(e.key)[:40]!r} twice in its {key}") from None
     except RecursionError:
-        raise CheckpointError(f"{what} has a {key} nested too deeply to read") from None
+        raise CheckpointError(f"{what} has its {key} nested too deeply to read") from None
     except (TypeError, ValueError):
         raise CheckpointError(f"{what} has an unreadable {key!r} in its metadata") from None
 
