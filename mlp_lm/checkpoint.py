@@ -154,8 +154,9 @@ def _model_config(meta: dict, what: str) -> ModelConfig:
         raise CheckpointError(f"{what} has a model config this version does not understand")
     for key, value in cfg_dict.items():
         want = str if key == "init" else int
-        if type(value) is not want or want is int and not -2**31 < value < 2**31:
-            raise CheckpointError(f"{what} has an invalid model config: {key} is {kind(value)} out of range or of the wrong type")
+        if type(value) is not want:  # the ranges are ModelConfig's
+            raise CheckpointError(f"{what} has an invalid model config: {key} must be "
+                                  f"{'text' if want is str else 'a whole number'}, got {kind(value)}")
     try:
         return ModelConfig(**cfg_dict)
     except ConfigError as e:

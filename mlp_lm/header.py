@@ -105,9 +105,10 @@ def check_tensors(header: dict, what: str, model_cfg: ModelConfig) -> None:
         if tuple(got) != shape:
             raise CheckpointError(f"{what}: {name} has shape {tuple(got) if len(got) <= 8 else got[:8]} but its model config needs {shape}")
         dtype = info.get("dtype")
+        if not isinstance(dtype, str):
+            raise CheckpointError(f"{what}: {name} has a dtype that is {kind(dtype)}, not text")
         if dtype not in ITEMSIZE:
-            shown = printable(dtype)[:20] if isinstance(dtype, str) else kind(dtype)
-            raise CheckpointError(f"{what}: {name} has dtype {shown}; a floating-point tensor is required")
+            raise CheckpointError(f"{what}: {name} has dtype {printable(dtype)[:20]}; a floating-point tensor is required")
         offsets = info.get("data_offsets")
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int and o >= 0 for o in offsets)
                 or offsets[1] - offsets[0] != math.prod(shape) * ITEMSIZE[dtype]):

@@ -315,7 +315,7 @@ CRAFTED = {
     "shape-null": (edit(tensor("W1", shape=None)), "the upload: W1 has a shape that is null, not a list of whole numbers"),
     "shape-floats": (edit(tensor("W1", shape=[6.0, 8.0])), "the upload: W1 has a shape that is a list, not a list of whole numbers"),
     "shape-true": (edit(tensor("b1", shape=[True])), "the upload: b1 has a shape that is a list, not a list of whole numbers"),
-    "dtype-number": (edit(tensor("C", dtype=5)), "the upload: C has dtype a number; a floating-point tensor is required"),
+    "dtype-number": (edit(tensor("C", dtype=5)), "the upload: C has a dtype that is a number, not text"),
     "dtype-int64": (edit(tensor("C", dtype="I64")), "the upload: C has dtype I64; a floating-point tensor is required"),
     "offsets-text": (edit(tensor("b2", data_offsets="0-60")), "the upload: b2 has data_offsets that do not match its shape and dtype"),
     "offsets-one": (edit(tensor("b2", data_offsets=[0])), "the upload: b2 has data_offsets that do not match its shape and dtype"),
@@ -332,13 +332,14 @@ CRAFTED = {
     # the model config
     "config-nested-deep": (edit(meta(model_config=DEEP)), "the upload has its model_config nested too deeply to read"),
     "config-hidden-text": (edit(meta(model_config=CFG.replace('"hidden": 8', '"hidden": "8"'))),
-                           "the upload has an invalid model config: hidden is text out of range or of the wrong type"),
+                           "the upload has an invalid model config: hidden must be a whole number, got text"),
     "config-hidden-float": (edit(meta(model_config=CFG.replace('"hidden": 8', '"hidden": 8.0'))),
-                            "the upload has an invalid model config: hidden is a number out of range or of the wrong type"),
+                            "the upload has an invalid model config: hidden must be a whole number, got a number"),
     "config-hidden-huge": (edit(meta(model_config=CFG.replace('"hidden": 8', '"hidden": ' + "9" * 40))),
-                           "the upload has an invalid model config: hidden is a number out of range or of the wrong type"),
+                           "the upload has an invalid model config: hidden must be a whole number from 1 to 4096, got "
+                           + "9" * 40),
     "config-init-list": (edit(meta(model_config=CFG.replace('"lecture"', '["lecture"]'))),
-                         "the upload has an invalid model config: init is a list out of range or of the wrong type"),
+                         "the upload has an invalid model config: init must be text, got a list"),
     "config-a-list": (edit(meta(model_config="[]")), "the upload has a model config this version does not understand"),
     # the vocabulary
     "vocab-lone-surrogate": (edit(meta(vocab=json.dumps(VOCAB[:-1] + ["\ud800"]))),
