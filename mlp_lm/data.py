@@ -198,9 +198,8 @@ def build_dataset(words: list[str], block_size: int, vocab: Vocab | None = None)
     S[np.arange(len(cps)) + np.repeat(np.arange(nw) * (block_size + 1), lens) + block_size] = codes
     # Example i of name k (i = 0..len) starts at S[(examples before it) + k * block_size].
     starts = np.arange(int(lens.sum()) + nw) + np.repeat(np.arange(nw) * block_size, lens + 1)
-    X = np.empty((len(starts), block_size), dtype=np.int32)
-    for t in range(block_size):  # one column at a time: no (N, block_size) int64 index array
-        X[:, t] = S[starts + t]
+    windows = np.lib.stride_tricks.sliding_window_view(S, block_size)  # a view: row i is S[i : i + block_size]
+    X = np.take(windows, starts, axis=0).astype(np.int32)  # gathered as uint8 (1 byte per entry), no (N, block_size) index array
     Y = S[starts + block_size].astype(np.int64)
     return torch.from_numpy(X), torch.from_numpy(Y)
 
