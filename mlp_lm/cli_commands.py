@@ -12,15 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from .chars import printable
 from .cli import resolve_configs
 from .errors import CheckpointError, MLPLMError
 
 PROGRESS_SECONDS = 5.0  # without a terminal, one progress line this often
-
-
-def printable(s: str) -> str:
-    """Text safe to print on a terminal: control and formatting characters shown as \\uXXXX escapes."""
-    return "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in str(s))
 
 
 def check_out(out: Path) -> Path:
