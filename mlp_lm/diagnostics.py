@@ -1,9 +1,10 @@
 """Part 3's activation health, from a fixed batch: saturated tanh units, dead neurons, the initial loss, update:data.
 
-The trainer calls one function at each evaluation (a few ms; bench/bench_health.py measures it):
+The trainer calls one function at each evaluation (~1 ms at the lecture's size; bench/bench_health.py measures it):
 
     Xb, Yb = fixed_batch(ds.Xtr, ds.Ytr, seed)                      # once per run
     hl = health(params, Xb, Yb, lr, optimizer, weight_decay, engine_moments(engine), step)   # a frozen Health
+    health_due(trained_seconds_since_last_call, seconds_that_call_took)  # optional guard: ≤ 5 % of training time
 
 `Health` holds small read-only arrays and floats (safe in a snapshot); `hl.point()` is the few numbers a chart of
 the run keeps per evaluation. What is measured (karpathy/nn-zero-to-hero, makemore_part3_bn.ipynb):
@@ -36,7 +37,8 @@ RATIO_GUIDE = -3.0      # the lecture's guide line for log10(update std / data s
 RATIO_BAND = (-3.5, -2.5)  # half a decade either side: a reading aid, not a rule
 HIST_BINS = 50
 IMAGE_ROWS = 32         # examples in the dead-neuron image (the lecture's batch)
-BATCH_ROWS = 256        # rows of the fixed batch
+BATCH_ROWS = 128        # rows of the fixed batch (its h: 128 × hidden values for the histogram)
+HEALTH_BUDGET = 0.05    # the share of training time health may take (see health_due)
 
 
 def fixed_batch(X, Y, seed: int, rows: int = BATCH_ROWS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,6 +46,13 @@ def fixed_batch(X, Y, seed: int, rows: int = BATCH_ROWS) -> tuple[torch.Tensor, 
     X, Y = torch.as_tensor(X), torch.as_tensor(Y)
     ix = torch.randperm(len(Y), generator=torch.Generator().manual_seed(int(seed) + 3))[:rows]
     return X[ix].clone(), Y[ix].clone()
+
+
+def health_due(trained_seconds: float, last_cost_seconds: float, budget: float = HEALTH_BUDGET) -> bool:
+    """Whether to compute health at this evaluation: when the training time since the last health call is at least
+    1/budget times what that call cost. At the app's intervals this is every evaluation; it only skips some when a
+    tiny model evaluates every few milliseconds, so the panel never takes more than `budget` of the training time."""
+    return last_cost_seconds <= budget * trained_seconds
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,8 @@ def health(params, Xb, Yb, lr: float, optimizer: str = "sgd", weight_decay: floa
         ratios = tuple(_log_ratio(up[k], p[k]) for k in RATIO_PARAMS)
         a = h.abs()
         image = (a[:IMAGE_ROWS] > DEAD).numpy()
-        counts = torch.histc(h, HIST_BINS, -1.0, 1.0).to(torch.int64).numpy()
+        bins = ((h + 1.0) * (HIST_BINS / 2)).long().clamp_(0, HIST_BINS - 1)  # torch.histc's bins, 3× faster
+        counts = torch.bincount(bins.view(-1), minlength=HIST_BINS).numpy()
         sat, mean, std = float((a > SATURATED).float().mean()), float(h.mean()), float(h.std()) if h.numel() > 1 else 0.0
     return Health(step=int(step), loss=loss, hist_counts=_ro(counts), hist_edges=_ro(np.linspace(-1.0, 1.0, HIST_BINS + 1)),
                   saturated=sat, h_mean=mean, h_std=std, dead_image=_ro(image),

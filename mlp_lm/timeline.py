@@ -42,6 +42,7 @@ class EmbeddingTimeline:
         self.tables: np.ndarray | None = None   # (capacity, V, E) once the first frame arrives
         self._last_step = -1
         self._last: np.ndarray | None = None    # the latest table, whether or not it was due
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None  # frames() until the next add()
 
     def add(self, step: int, C) -> bool:
         """Offer the table C at `step` (steps must not go back); returns True if it was kept as a frame."""
@@ -55,6 +56,7 @@ class EmbeddingTimeline:
             raise ValueError(f"C has shape {C.shape}, the timeline holds {self.tables.shape[1:]}")
         if self._last is None:
             self._last = np.empty_like(C)
+        self._cache = None
         self._last[...] = C
         self._last_step = step
         if self.n and step // self.stride == self.steps[self.n - 1] // self.stride:
@@ -88,16 +90,22 @@ class EmbeddingTimeline:
                 + (self._last.nbytes if self._last is not None else 0))
 
     def frames(self) -> tuple[np.ndarray, np.ndarray]:
-        """Read-only copies: steps (n,) and tables (n, V, E), oldest first, ending with the latest table."""
+        """Read-only copies: steps (n,) and tables (n, V, E), oldest first, ending with the latest table.
+
+        The same two arrays are returned until the next add(), so a trainer can put them in every snapshot cheaply.
+        """
         if self.tables is None:
             return np.zeros(0, np.int64), np.zeros((0, 0, 0), np.float32)
+        if self._cache is not None:
+            return self._cache
         steps, tables = self.steps[: self.n], self.tables[: self.n]
         if self.n == 0 or self._last_step > steps[-1]:
             steps = np.append(steps, self._last_step)
             tables = np.concatenate([tables, self._last[None]])
         steps, tables = steps.copy(), tables.copy()
         steps.flags.writeable = tables.flags.writeable = False
-        return steps, tables
+        self._cache = (steps, tables)
+        return self._cache
 
     def to_bytes(self) -> bytes:
         """The frames as safetensors bytes (tensors "steps" and "C", the format name in the metadata)."""

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mlp_lm.config import TrainConfig
-from mlp_lm.diagnostics import (RATIO_PARAMS, engine_moments, fixed_batch, health, read_initial_loss)
+from mlp_lm.diagnostics import RATIO_PARAMS, engine_moments, fixed_batch, health, health_due, read_initial_loss
 from mlp_lm.fast import FastEngine
 from mlp_lm.model import ModelConfig, hidden_layer, init_params, loss_fn
 from mlp_lm.reference import ReferenceEngine
@@ -31,6 +31,7 @@ def test_saturation_and_sgd_ratio_equal_direct_values(batch, init):
     assert hl.saturated == pytest.approx(float((h.abs() > 0.97).float().mean()), abs=1e-6)
     assert hl.h_mean == pytest.approx(float(h.mean()), abs=1e-5)
     assert hl.hist_counts.sum() == h.numel() and hl.hist_edges[0] == -1 and hl.hist_edges[-1] == 1
+    np.testing.assert_array_equal(hl.hist_counts, torch.histc(h, 50, -1.0, 1.0).long().numpy())
     np.testing.assert_array_equal(hl.dead_image, (h.abs() > 0.99)[:32].numpy())
     leaf = {k: v.clone().requires_grad_(True) for k, v in p.items()}
     loss = loss_fn(leaf, Xb, Yb)
@@ -107,4 +108,10 @@ def test_health_is_immutable(batch):
 
 def test_fixed_batch_is_fixed(small_ds):
     a, b = fixed_batch(small_ds.Xtr, small_ds.Ytr, 5), fixed_batch(small_ds.Xtr, small_ds.Ytr, 5)
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[0].shape == (256, 3)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[0].shape == (128, 3)
+
+
+def test_health_due_keeps_the_panel_within_its_budget():
+    assert health_due(trained_seconds=0.5, last_cost_seconds=0.002)       # the lecture's 10,000-step interval
+    assert not health_due(trained_seconds=0.01, last_cost_seconds=0.002)  # 500 steps of a tiny model: skip
+    assert health_due(0.0, 0.0)                                            # the first call (nothing measured yet)

@@ -24,10 +24,11 @@ def test_bounded_in_count_and_memory_over_a_million_steps():
         tl.add(step, C)
         most = max(most, len(tl))
         fewest = min(fewest, len(tl)) if step > 200_000 else fewest  # once strides outgrow chunks
-    grown = tracemalloc.get_traced_memory()[0] - base
+    now, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert most <= 161 and fewest >= 80
-    assert tl.nbytes == nbytes and grown < 50_000
+    # the buffers never grow; beyond them only frames()' one cached copy (≤ nbytes) is held
+    assert tl.nbytes == nbytes and now - base < nbytes + 50_000 and peak - base < 3 * nbytes
     steps, tables = tl.frames()
     assert steps[0] == 0 and steps[-1] == 1_000_000 and np.all(np.diff(steps) > 0)
     np.testing.assert_allclose(tables[-1], C)  # the latest table is always the last frame
@@ -99,3 +100,13 @@ def test_other_safetensors_are_refused():
 
     with pytest.raises(CheckpointError, match="not a timeline file"):
         EmbeddingTimeline.from_bytes(save({"C": np.zeros((2, 3), np.float32)}))
+
+
+def test_frames_are_cached_until_the_next_add():
+    tl = EmbeddingTimeline(capacity=8)
+    tl.add(0, np.zeros((3, 2), np.float32))
+    a = tl.frames()
+    assert tl.frames() is a
+    tl.add(1, np.ones((3, 2), np.float32))
+    b = tl.frames()
+    assert b is not a and len(b[0]) == 2 and len(a[0]) == 1
