@@ -27,8 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .fast import ADAM_BETAS, ADAM_EPS, _unpack
 from .model import PARAM_NAMES
+
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which both engines use (no numba import here)
 
 SATURATED = 0.97        # |h| above this: saturated (the lecture's histogram threshold)
 DEAD = 0.99             # |h| above this: white in the lecture's imshow
@@ -71,8 +72,16 @@ def engine_moments(engine) -> Moments | None:
     if hasattr(engine, "theta"):  # FastEngine: flat vectors
         if engine.m.size == 0 or engine.t == 0:
             return None
-        m, v = _unpack(engine.m, engine.dims), _unpack(engine.v, engine.dims)
-        return Moments({k: m[k].copy() for k in RATIO_PARAMS}, {k: v[k].copy() for k in RATIO_PARAMS}, int(engine.t))
+        V, E, T, H = engine.dims
+        sizes = {"C": V * E, "W1": T * E * H, "b1": H, "W2": H * V, "b2": V}
+        offsets = dict(zip(PARAM_NAMES, np.cumsum([0] + [sizes[k] for k in PARAM_NAMES])))
+        shapes = {"C": (V, E), "W1": (T * E, H), "W2": (H, V)}
+
+        def part(flat, k):
+            return flat[offsets[k] : offsets[k] + sizes[k]].reshape(shapes[k]).copy()
+
+        return Moments({k: part(engine.m, k) for k in RATIO_PARAMS}, {k: part(engine.v, k) for k in RATIO_PARAMS},
+                       int(engine.t))
     opt = getattr(engine, "opt", None)
     if opt is None:
         return None

@@ -115,3 +115,11 @@ def test_health_due_keeps_the_panel_within_its_budget():
     assert health_due(trained_seconds=0.5, last_cost_seconds=0.002)       # the lecture's 10,000-step interval
     assert not health_due(trained_seconds=0.01, last_cost_seconds=0.002)  # 500 steps of a tiny model: skip
     assert health_due(0.0, 0.0)                                            # the first call (nothing measured yet)
+
+
+def test_adam_constants_are_the_engines():
+    from mlp_lm import diagnostics, fast
+
+    assert (diagnostics.ADAM_BETAS, diagnostics.ADAM_EPS) == (fast.ADAM_BETAS, fast.ADAM_EPS)
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    assert opt.defaults["betas"] == diagnostics.ADAM_BETAS and opt.defaults["eps"] == diagnostics.ADAM_EPS
