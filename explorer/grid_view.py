@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
+from mlp_lm.config import INITS, OPTIMIZERS
 from mlp_lm.errors import ConfigError
 from mlp_lm.grid import Range, SearchSpec, base_settings, parse_values
 from mlp_lm.grid_runner import GridRun, default_jobs
+from mlp_lm.schedule import SCHEDULES
 from mlp_lm.trials import TrialResult
 
 from .settings import LABELS, RANGES, eval_interval
@@ -26,8 +28,7 @@ from .settings import LABELS, RANGES, eval_interval
 # The settings the page can search, in the order it shows them; choice settings get a multiselect.
 PAGE_PARAMS = ("block_size", "emb_dim", "hidden", "init", "steps", "batch_size", "optimizer", "lr", "lr2",
                "decay_step", "schedule", "weight_decay", "seed")
-CHOICES = {"init": ("lecture", "scaled"), "optimizer": ("sgd", "adam", "adamw"),
-           "schedule": ("step", "constant", "cosine", "onecycle")}
+CHOICES = {"init": INITS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 DASK_ENV = "MLP_LM_DASK_SCHEDULER"  # set by whoever starts the server: the Dask cluster the page may offer
 # The lecture's scaling experiment, as page values: its recipe (200,000 SGD steps, 0.1 → 0.01 half way, batch 32).
 SCALING_VALUES = {"block_size": "3", "emb_dim": "2, 10", "hidden": "100, 200, 300", "init": ["lecture"],
@@ -115,14 +116,15 @@ class GridSession:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, spec: SearchSpec, words, data_name: str, *, runs_dir=None, jobs: int | None = None,
-              backend: str = "loky", scheduler: str | None = None, worker_idle: float | None = None) -> None:
+              backend: str = "loky", scheduler: str | None = None, worker_idle: float | None = None,
+              data_default: bool = False) -> None:
         """Start a search in the background. Bad settings raise MLPLMError here, before anything runs."""
         with self._lock:
             if self.closed or self.alive:
                 return
             kw = {} if worker_idle is None else {"worker_idle": worker_idle}
             run = GridRun(spec, words, data_name, runs_dir=runs_dir, jobs=jobs or default_jobs(), backend=backend,
-                          scheduler=scheduler, **kw)
+                          scheduler=scheduler, data_default=data_default, **kw)
             n = min(run.jobs, len(run.trials))
             where = (f"the Dask cluster at {scheduler}" if backend == "dask"
                      else f"{n} worker process{'es' if n > 1 else ''} on this machine" if n > 1 else "this process")

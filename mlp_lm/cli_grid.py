@@ -22,46 +22,41 @@ import time
 from pathlib import Path
 
 from .grid import MAX_TRIALS, PARAMS, SCALING, SearchSpec, base_settings, parse_values
-from .grid_runner import BACKENDS, GridRun, default_jobs
+from .errors import ConfigError
+from .grid_runner import BACKENDS, GridRun
 from .presets import PRESETS, split_preset
 
 EXAMPLES = {"scaling": SCALING}  # --example NAME: a built-in search
-_HELP = {
-    "block_size": "characters of context", "emb_dim": "embedding size (columns of C)", "hidden": "tanh units",
-    "init": "lecture|scaled", "steps": "optimisation steps per trial", "batch_size": "examples per minibatch",
-    "optimizer": "sgd|adam|adamw", "lr": "learning rate", "lr2": "the lecture's decayed rate",
-    "decay_step": "step where lr becomes lr2 ('none': half way)", "schedule": "step|constant|cosine|onecycle",
-    "weight_decay": "L2 / decoupled weight decay", "seed": "init and minibatch seed",
-    "eval_interval": "steps between evaluations (0: only at the end)",
-    "eval_train_rows": "training rows in the periodic train-loss estimate", "device": "cpu|cuda|mps",
-    "engine": "auto|fast|reference",
-}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the `grid` command to cli.py's subparsers."""
-    g = subparsers.add_parser("grid", help="a hyperparameter search: trials in parallel, on this machine or a Dask cluster",
-                              description=__doc__.splitlines()[0])
-    g.add_argument("--data", type=Path, default=None, help="one name per line (default: data/names.txt)")
-    g.add_argument("--preset", choices=sorted(PRESETS), help="the recipe every trial starts from; flags override it")
-    g.add_argument("--example", choices=sorted(EXAMPLES),
+    """Add the `grid` command to cli.py's subparsers: cli.py's data / model / training flags, each taking a comma
+    list, and the search's own flags."""
+    from .cli import RUNS_HELP, add_config_flags
+
+    g = subparsers.add_parser("grid", help="a hyperparameter search: trials in parallel, here or on a Dask cluster",
+                              description="A hyperparameter search: every combination (or N random draws) of the values given, each trial "
+                                          "a run in the store, several at a time.\n\n" + __doc__.split("\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="Every model and training flag takes one value or a comma list (e.g. --hidden "
+                                     "100,200,300); with --random also a range LOW:HIGH (e.g. --lr 1e-3:1e-1).")
+    add_config_flags(g, value_type=str)
+    s = g.add_argument_group("search")
+    s.add_argument("--example", choices=sorted(EXAMPLES),
                    help="a built-in search: 'scaling' is the lecture's hidden 100/200/300 × embedding 2/10 at block 3")
-    for name in PARAMS:
-        g.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar="V[,V...]",
-                       help=f"{_HELP.get(name, name)}: one value or a comma list to search")
-    g.add_argument("--random", type=int, default=None, metavar="N",
+    s.add_argument("--random", type=int, default=None, metavar="N",
                    help=f"N seeded random draws instead of the full grid (1–{MAX_TRIALS}); a flag may then be a range LOW:HIGH")
-    g.add_argument("--draw-seed", type=int, default=0, help="seed of the random draws (the same seed draws the same trials)")
-    g.add_argument("--jobs", type=int, default=None, help=f"trials at a time (default: the CPU cores, {default_jobs()} here)")
-    g.add_argument("--backend", choices=BACKENDS, default="loky",
-                   help="loky: worker processes on this machine; dask: a Dask cluster (see --scheduler)")
-    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    s.add_argument("--draw-seed", type=int, default=0, help="seed of the random draws: the same seed draws the same trials (default 0)")
+    s.add_argument("--jobs", type=int, default=None, help="trials at a time (default: the CPU cores)")
+    s.add_argument("--backend", choices=BACKENDS, default="loky",
+                   help="loky: worker processes on this machine (default); dask: a Dask cluster (see --scheduler)")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default with --backend dask: a local cluster of --jobs workers)")
-    g.add_argument("--runs-dir", type=Path, default=None, help="the run store's folder (default: $MLP_LM_RUNS_DIR or runs/)")
-    g.add_argument("--csv", type=Path, default=None, metavar="PATH", help="also write the results table as CSV")
-    g.add_argument("--json", action="store_true", help="print one JSON object of results on the last line")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+    o = g.add_argument_group("output")
+    o.add_argument("--runs-dir", type=Path, default=None, help=RUNS_HELP + "; on a cluster, a folder every worker shares")
+    o.add_argument("--csv", type=Path, default=None, metavar="PATH", help="also write the results table as CSV")
+    o.add_argument("--json", action="store_true", help="print one JSON object of results on the last line")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--progress", action="store_true", help="a progress bar even when stderr is not a terminal")
     return g
 
 
@@ -73,6 +68,8 @@ def build_spec(args) -> SearchSpec:
     if args.preset:
         model, train = split_preset(args.preset)
         base |= model | train
+    if getattr(args, "threads", None) is not None:
+        raise ConfigError("--threads: every trial trains on one thread (one per worker process); use --jobs")
     for name in PARAMS:
         text = getattr(args, name, None)
         if text is None:
@@ -126,7 +123,7 @@ def run(args) -> int:
     spec = build_spec(args)
     words, data_name = _words(args)
     grid = GridRun(spec, words, data_name, runs_dir=args.runs_dir, jobs=args.jobs, backend=args.backend,
-                   scheduler=args.scheduler)
+                   scheduler=args.scheduler, data_default=args.data is None)
     where = f"a Dask cluster ({args.scheduler or 'local'})" if args.backend == "dask" else f"{grid.jobs} worker process(es)"
     print(f"search {grid.sweep}: {len(grid.trials)} trial(s) of {', '.join(spec.varied) or 'one setting'} on {where}",
           file=sys.stderr)

@@ -58,7 +58,7 @@ class GridRun:
 
     def __init__(self, spec: SearchSpec, words, data_name: str, *, runs_dir=None, jobs: int | None = None,
                  backend: str = "loky", scheduler: str | None = None, client=None,
-                 worker_idle: float = WORKER_IDLE_SECONDS):
+                 worker_idle: float = WORKER_IDLE_SECONDS, data_default: bool = False):
         from .runs import default_runs_dir
 
         if backend not in BACKENDS:
@@ -75,7 +75,7 @@ class GridRun:
         self.flag = StopFlag(stop_flag_path(self.runs_dir.resolve(), self.sweep))
         words = tuple(words)
         self.trials = [Trial(i, spec.settings_of(cfg), cfg, words, data_name, str(self.runs_dir.resolve()), self.sweep,
-                             str(self.flag.path), trial_name(spec.settings_of(cfg)))
+                             str(self.flag.path), trial_name(spec.settings_of(cfg)), data_default)
                        for i, cfg in enumerate(spec.expand())]
         self._stopped = threading.Event()
         self._over = threading.Event()  # results() has returned: a late stop() must not leave a flag file behind

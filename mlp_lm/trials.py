@@ -50,6 +50,7 @@ class Trial:
     sweep: str               # the search's id: groups its trials on the Runs page
     stop_path: str           # the search's StopFlag file
     name: str                # the run's display name
+    data_default: bool = False  # the words are the default data/names.txt (the store keeps other lists itself)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def run_trial(trial: Trial) -> TrialResult:
         words = list(trial.words)
         ds = make_dataset(words, int(trial.config["block_size"]))
         model_cfg, train_cfg = configs(trial.config, len(ds.vocab))
-        snap, run_id = train_run(ds, model_cfg, train_cfg, RunStore(trial.runs_dir), DataInfo.of(words, trial.data_name),
+        snap, run_id = train_run(ds, model_cfg, train_cfg, RunStore(trial.runs_dir), DataInfo.of(words, trial.data_name, default=trial.data_default),
                                  source="grid", sweep=trial.sweep, name=trial.name, words=words,
                                  should_stop=stop.is_set)
     except Exception as e:  # a failing trial is reported, never raised: the other trials go on

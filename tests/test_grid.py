@@ -165,6 +165,9 @@ def test_stop_ends_running_trials_cancels_the_rest_and_leaves_no_worker(small_wo
         if r.status == "stopped":
             assert 0 < r.step < 50_000_000 and r.dev_loss is not None
             assert store.get(r.run).status == "stopped"
+            assert store.load_checkpoint(r.run).model_cfg.hidden == r.settings["hidden"]  # loads: not half-written
+            assert store.losses(r.run)[0][-1] > 0
+            assert not [f.name for f in store.path(r.run).iterdir() if f.name.endswith(".tmp")], "a write was cut off"
     assert not stop_flag_path(runs_dir, run.sweep).exists()
     pids = {int(r.worker.rsplit(":", 1)[1]) for r in results if r.worker}
     assert len(pids) == 2

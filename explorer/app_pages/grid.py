@@ -42,7 +42,7 @@ def run() -> None:
     scheduler = dask_scheduler() if ss.get("grid_where") == "dask" else None
     try:
         grid.start(current_spec(), holder.names.words, holder.names.name, backend="dask" if scheduler else "loky",
-                   scheduler=scheduler)
+                   scheduler=scheduler, data_default=holder.names.default)
     except MLPLMError as e:
         ss["grid_error"] = str(e)
     else:
