@@ -154,3 +154,18 @@ def test_bad_values_say_why_and_run_nothing(runs_dir):
     assert not at.exception and session().snapshot().status == "idle"
     with pytest.raises(ConfigError):
         build_spec({"steps": "99999999"}, {})
+
+
+def test_a_dask_cluster_is_offered_only_when_the_server_names_one(runs_dir, monkeypatch):
+    at = grid_page()
+    assert not [r for r in at.radio if r.key == "grid_where"]  # no address from a user, ever
+    monkeypatch.setenv("MLP_LM_DASK_SCHEDULER", "tcp://127.0.0.1:9")  # nothing listens there
+    at.run()
+    at.radio(key="grid_where").set_value("dask").run()
+    type_values(at, hidden="8, 16", steps="100")
+    at.button(key="grid_run").click().run()
+    wait_done(at, timeout=60)
+    snap = session().snapshot()
+    assert snap.status == "error" and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in snap.message
+    assert any("cannot reach the Dask scheduler" in e.value for e in at.error)
+    assert RunStore(runs_dir).list() == ([], [])
