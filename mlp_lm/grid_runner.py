@@ -29,7 +29,7 @@ from typing import Iterator
 
 from .errors import ConfigError
 from .grid import SearchSpec, trial_name
-from .trials import StopFlag, Trial, TrialResult, run_trial
+from .trials import StopFlag, Trial, TrialResult, clear_dataset_cache, run_trial
 
 BACKENDS = ("loky", "dask")
 WORKER_IDLE_SECONDS = 10.0  # loky's idle workers exit this long after their last trial (joblib's default is 300)
@@ -118,6 +118,7 @@ class GridRun:
         finally:
             self._over.set()
             self.flag.clear()
+            clear_dataset_cache()  # one job ran the trials in this process: keep no dataset once it is over
         for t in self.trials:
             if t.index not in seen:
                 status, msg = ("error", failure) if failure else ("cancelled", "the search was stopped before this trial started")
