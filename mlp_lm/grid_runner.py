@@ -19,9 +19,11 @@ reported as "error"; it never raises into the caller.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import threading
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +36,29 @@ from .trials import StopFlag, Trial, TrialResult, clear_dataset_cache, run_trial
 BACKENDS = ("loky", "dask")
 WORKER_IDLE_SECONDS = 10.0  # loky's idle workers exit this long after their last trial (joblib's default is 300)
 CONNECT_SECONDS = 10        # wait at most this long for a Dask scheduler to answer, and for its first worker
+_LIVE: "weakref.WeakSet[GridRun]" = weakref.WeakSet()  # searches in flight in this process (stopped at its exit)
+_EXIT_HOOK = [False]
+
+
+def _stop_all() -> None:
+    for run in list(_LIVE):
+        run.stop()
+
+
+def _stop_at_exit() -> None:
+    """Stop this process's searches when it exits (a server's SIGTERM, the end of a script), so it exits promptly.
+
+    The hook must run before loky's own exit handler, which waits for the running trials: both use the hook that
+    runs before threads are joined (threading._register_atexit, as concurrent.futures does), called in reverse
+    order, so this is registered after loky's (which loky registers when its first executor starts).
+    """
+    if not _EXIT_HOOK[0]:
+        _EXIT_HOOK[0] = True
+        register = getattr(threading, "_register_atexit", None)
+        try:
+            register(_stop_all) if register else atexit.register(_stop_all)
+        except RuntimeError:  # the interpreter is already shutting down
+            pass
 
 
 def new_sweep_id() -> str:
@@ -106,8 +131,10 @@ class GridRun:
         failure = ""
         try:
             with self._backend() as n_jobs:
+                _LIVE.add(self)
                 outputs = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
                                    pre_dispatch="n_jobs" if self.backend == "loky" else "2*n_jobs")(self._dispatch())
+                _stop_at_exit()  # after the call: its executor has started, and loky's exit hook is registered
                 for r in outputs:
                     seen.add(r.index)
                     yield r
@@ -116,6 +143,7 @@ class GridRun:
         except Exception as e:  # a worker died, the cluster went away: report, never raise
             failure = f"the search ended early: {type(e).__name__}: {e}".strip()
         finally:
+            _LIVE.discard(self)
             self._over.set()
             self.flag.clear()
             clear_dataset_cache()  # one job ran the trials in this process: keep no dataset once it is over

@@ -5,6 +5,8 @@ Tiny models on a twentieth of names.txt for a few hundred steps; every run goes 
 """
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -201,7 +203,7 @@ def test_results_csv_reads_back_with_pandas(loky_results, tmp_path):
 
 def cli(*args, env_dir):
     return subprocess.run([sys.executable, "-m", "mlp_lm", "grid", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**__import__("os").environ, RUNS_ENV: str(env_dir)}, timeout=300)
+                          env={**os.environ, RUNS_ENV: str(env_dir)}, timeout=300)
 
 
 def test_cli_grid_json_and_csv(runs_dir, tmp_path):
@@ -222,3 +224,32 @@ def test_cli_grid_bad_input_is_one_line(runs_dir):
                       (["--scheduler", "tcp://127.0.0.1:1"], "needs the dask backend")]:
         p = cli(*args, env_dir=runs_dir)
         assert p.returncode == 2 and p.stderr.strip().count("\n") == 0 and msg in p.stderr, p.stderr
+
+
+EXITS = """
+import sys, threading, time
+from mlp_lm.data import DEFAULT_DATA, load_words
+from mlp_lm.grid import SearchSpec, lecture_base
+from mlp_lm.grid_runner import GridRun
+from mlp_lm.runs import RunStore
+run = GridRun(SearchSpec({"hidden": (8, 16, 24)}, base=lecture_base() | {"steps": 50_000_000, "eval_interval": 0}),
+              load_words(DEFAULT_DATA)[::20], "small", runs_dir=sys.argv[1], jobs=2)
+threading.Thread(target=lambda: list(run.results()), daemon=True).start()  # as the app's search thread
+while len([r for r in RunStore(sys.argv[1]).list()[0] if r.status == "running" and r.step > 0]) < 2:
+    time.sleep(0.2)
+print("exiting", flush=True)
+"""
+
+
+def test_a_process_that_exits_mid_search_stops_its_trials_and_exits(runs_dir):
+    """A server's SIGTERM or a script's end: without the exit hook, loky's own one waits for the running trials."""
+    p = subprocess.Popen([sys.executable, "-c", EXITS, str(runs_dir)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                         start_new_session=True)  # its own process group: a failure below ends its workers too
+    assert p.stdout.readline().strip() == "exiting"
+    try:
+        assert p.wait(60) == 0
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        pytest.fail("the process did not exit with a search running")
+    runs, notes = RunStore(runs_dir).list()
+    assert notes == [] and sorted(r.status for r in runs) == ["stopped", "stopped"]
