@@ -43,6 +43,6 @@ def fit_reading(train: float, dev: float, *, n_train_names: int | None = None, f
     if gap < -AGREE:
         return (f"Dev is below train{so_far} ({figures}): the splits differ by chance (the dev names happen to be "
                 "easier); nothing to read into it. The model is not overfitting.")
-    return (f"Train and dev agree{so_far} ({figures}): the model is not overfitting. If the loss is still higher than "
-            "you want, it is probably too small for the data (underfitting) — the lecture's cue to make it bigger "
-            "(more hidden units, a larger embedding or a longer context).")
+    return (f"Train and dev agree{so_far} ({figures}): not overfitting. A loss higher than you want then means the "
+            "model is too small for the data (underfitting) — the lecture's cue to make it bigger (more hidden units, "
+            "a larger embedding or a longer context).")
