@@ -1,4 +1,6 @@
-"""Plotly figure builders. They take plain data (NumPy arrays, lists, floats) and return a `go.Figure`; no Streamlit.
+"""Plotly figure builders: the loss curve, the learning-rate schedule, the LR sweep and the Data page's charts, plus
+the look they share. They take plain data (NumPy arrays, lists, floats) and return a `go.Figure`; no Streamlit. The
+sampler's figures are in sampler_charts.py, the embedding scatter in embedding_chart.py.
 
 The live loss curve is the exception: `loss_spec` returns a plain figure dict, built twice a second while training
 without go.Figure's validation (the app tests validate what the browser receives). Its arrays stay NumPy arrays,
@@ -203,8 +205,8 @@ def _suggestion_marks(fig: go.Figure, points: dict[str, tuple[float, float]], *,
     where they would overlap. log_axis: x is the rate on a log axis (else its exponent on a linear one).
     Returns the number of label rows."""
     names = [n for n in SWEEP_ORDER if n in points] + [n for n in points if n not in SWEEP_ORDER]
-    texts = [f"{n}: {series.fmt_lr(points[n][0])}" for n in names]
     exps = [math.log10(points[n][0]) for n in names]  # annotations on a log axis are placed by the exponent too
+    texts = [f"{n}: {series.fmt_lr(points[n][0])}" + ("" if log_axis else f" (lre {e:.2f})") for n, e in zip(names, exps)]
     rows = _label_rows(exps, texts, decades)
     for n, text, e, row in zip(names, texts, exps, rows):
         lr, loss = points[n]

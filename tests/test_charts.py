@@ -125,7 +125,7 @@ def test_sweep_labels_never_overlap_and_the_lectures_reading_is_marked():
     names = [t.name for t in fig.data if t.name]
     assert any(n.startswith("lowest loss:") for n in names)
     expo = charts.exponent_figure(np.log10(lrs), losses, losses, close)
-    assert [a.text for a in expo.layout.annotations] == ["lowest loss: 0.2"]
+    assert [a.text for a in expo.layout.annotations] == ["lowest loss: 0.2 (lre -0.70)"]
     assert set(charts.SWEEP_RULES) == set(close) and all(t.endswith(".") for t in charts.SWEEP_RULES.values())
 
 
