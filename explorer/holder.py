@@ -9,7 +9,6 @@ Every method that takes user input raises `mlp_lm.errors.MLPLMError` on bad inpu
 """
 from __future__ import annotations
 
-import hashlib
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from mlp_lm import checkpoint
 from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
 from mlp_lm.errors import ConfigError, DataError, MLPLMError
+from mlp_lm.runs import DataInfo, RunStore, fingerprint
 from mlp_lm.trainer import Snapshot, Trainer
 
 from .settings import LABELS, RANGES, build_configs, pending_changes
@@ -34,16 +34,20 @@ class Names:
     words: tuple[str, ...]
     name: str
     fingerprint: str = field(default="")
+    default: bool = False  # the default data/names.txt
 
     @classmethod
-    def make(cls, words, name: str) -> "Names":
+    def make(cls, words, name: str, default: bool = False) -> "Names":
         words = tuple(words)
-        fp = hashlib.sha1("\n".join(words).encode("utf-8")).hexdigest()[:16]
-        return cls(words, name, fp)
+        return cls(words, name, fingerprint(words), default)
+
+    def info(self) -> DataInfo:
+        """What the run store records about this data."""
+        return DataInfo(self.name, self.fingerprint, len(self.words), self.default)
 
 
 def default_names() -> Names:
-    return Names.make(load_words(DEFAULT_DATA), f"{DEFAULT_DATA.name} (default)")
+    return Names.make(load_words(DEFAULT_DATA), f"{DEFAULT_DATA.name} (default)", default=True)
 
 
 def parse_upload(name: str, raw: bytes) -> Names:
@@ -66,8 +70,10 @@ def parse_text(text: str, name: str = "pasted names") -> Names:
 
 
 class Holder:
-    def __init__(self, names: Names | None = None):
+    def __init__(self, names: Names | None = None, store: RunStore | None = None):
         self.names = names or default_names()  # the data for the next run
+        self.store = store or RunStore()        # every run trained here is recorded (mlp_lm.runs)
+        self.recorder = None                    # the current trainer's RunRecorder
         self.trainer: Trainer | None = None
         self.run_names: Names | None = None     # the data the current trainer was built on
         self.run_id = 0                         # increases with every new trainer
@@ -179,10 +185,7 @@ class Holder:
         checkpoint.check_vocab(ck, ds.vocab)
         model_values = {k: getattr(ck.model_cfg, k) for k in ("block_size", "emb_dim", "hidden", "init")}
         _, train = build_configs({**values, **model_values}, len(ds.vocab))
-        trainer = Trainer(ds, ck.model_cfg, train, params=ck.params)
-        self.stop()
-        self.trainer, self.run_names = trainer, self.names
-        self.run_id += 1
+        self._use(Trainer(ds, ck.model_cfg, train, params=ck.params))
         return model_values
 
     def new_trainer(self, values: dict) -> Trainer:
@@ -193,10 +196,16 @@ class Holder:
         ds = self.dataset(int(values["block_size"]))
         model, train = build_configs(values, len(ds.vocab))
         trainer = Trainer(ds, model, train)
-        self.stop()
+        self._use(trainer)
+        return trainer
+
+    def _use(self, trainer: Trainer) -> None:
+        """Stop the current trainer and make `trainer` the session's run, recorded in the run store."""
+        if self.trainer is not None:
+            self.trainer.stop(measure=False)  # replaced: it ends at once, recorded as stopped
+        self.recorder = self.store.recorder(trainer, self.names.info(), source="app", words=self.names.words)
         self.trainer, self.run_names = trainer, self.names
         self.run_id += 1
-        return trainer
 
     def _needs_new(self, values: dict) -> bool:
         t = self.trainer
@@ -267,4 +276,4 @@ class Holder:
         self.closed = True
         OPEN_HOLDERS.discard(self)
         if self.trainer is not None:
-            self.trainer.stop()
+            self.trainer.stop(measure=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import struct
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +19,17 @@ import safetensors
 import safetensors.torch
 import torch
 
+from .chars import first_problem, printable
 from .data import MAX_VOCAB, TERMINATOR, Vocab
 from .errors import CheckpointError, ConfigError
+from .files import read_limited
+from .header import MAX_HEADER_BYTES, Duplicate, check_tensors, kind, loads_strict, parse_header  # noqa: F401
 from .model import PARAM_NAMES, ModelConfig, param_shapes
 
 FORMAT = "mlp_lm.checkpoint"
 FORMAT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 300_000_000  # the largest allowed model (256 chars, 64 × 256 inputs, 4,096 hidden) is ~273 MB
-MAX_HEADER_BYTES = 100_000_000      # safetensors' own limit on the JSON header
+MAX_ACTIVATION = 1e38               # |pre-activation| and |logit| bounds a loaded model must keep (float32 max 3.4e38)
 
 
 @dataclass
@@ -110,72 +113,57 @@ def _read(source: str | Path | bytes) -> tuple[bytes, str]:
         if len(data) > MAX_CHECKPOINT_BYTES:
             raise CheckpointError(f"the checkpoint is {len(data) / 1e6:.1f} MB; the limit is {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB")
         return data, "the upload"
+    if not isinstance(source, (str, os.PathLike)):
+        raise CheckpointError(f"a checkpoint is a path or bytes, got {type(source).__name__}")
     path = Path(source)
-    try:
-        if path.is_dir():
-            raise CheckpointError(f"{path} is a folder, not a checkpoint file")
-        size = path.stat().st_size
-        if size > MAX_CHECKPOINT_BYTES:
-            raise CheckpointError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB")
-        return path.read_bytes(), path.name
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint file at {path}") from None
-    except OSError as e:
-        raise CheckpointError(f"cannot read {path}: {e.strerror or e}") from None
-
-
-def _header(data: bytes, what: str) -> dict:
-    if not data:
-        raise CheckpointError(f"{what} is empty")
-    if data[:4] == b"PK\x03\x04":
-        raise CheckpointError(f"{what} is a torch.save / zip file; only safetensors checkpoints are loaded (pickles can run code)")
-    if data[:1] == b"\x80":
-        raise CheckpointError(f"{what} is a Python pickle; only safetensors checkpoints are loaded (pickles can run code)")
-    if len(data) < 8:
-        raise CheckpointError(f"{what} is too short to be a safetensors checkpoint ({len(data)} bytes)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > MAX_HEADER_BYTES or n > len(data) - 8:
-        raise CheckpointError(f"{what} is not a safetensors checkpoint, or is truncated (bad header length)")
-    try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise CheckpointError(f"{what} is not a safetensors checkpoint (its header is not JSON), or is truncated") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{what} is not a safetensors checkpoint (its header is not a JSON object)")
-    return header
+    data = read_limited(path, MAX_CHECKPOINT_BYTES, CheckpointError, "checkpoint file", missing=f"no checkpoint file at {path}")
+    return data, path.name
 
 
 def _json_field(meta: dict, key: str, what: str):
     try:
-        return json.loads(meta[key])
+        return loads_strict(meta[key])
     except KeyError:
         raise CheckpointError(f"{what} has no {key!r} in its metadata") from None
+    except Duplicate as e:
+        raise CheckpointError(f"{what} has the key {printable(e.key)[:40]!r} twice in its {key}") from None
+    except RecursionError:
+        raise CheckpointError(f"{what} has its {key} nested too deeply to read") from None
     except (TypeError, ValueError):
         raise CheckpointError(f"{what} has an unreadable {key!r} in its metadata") from None
 
 
-def load(source: str | Path | bytes) -> Checkpoint:
-    """Read and check a checkpoint from a path or from bytes (an upload). Never unpickles."""
-    data, what = _read(source)
-    header = _header(data, what)
+def _check_metadata(header: dict, what: str) -> dict:
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{what} is a safetensors file but not an mlp_lm checkpoint (no mlp_lm metadata)")
-    try:
-        version = int(meta.get("format_version", ""))
-    except ValueError:
-        raise CheckpointError(f"{what} has an unreadable format_version") from None
-    if version > FORMAT_VERSION:
-        raise CheckpointError(f"{what} has format version {version}; this mlp_lm reads up to {FORMAT_VERSION}")
+    for key, value in meta.items():
+        if not isinstance(value, str):
+            raise CheckpointError(f"{what} has metadata {printable(key)[:40]!r} that is {kind(value)}, not text")
+    version = meta.get("format_version", "")
+    if not re.fullmatch(r"[0-9]{1,9}", version):
+        raise CheckpointError(f"{what} has an unreadable format_version")
+    if int(version) > FORMAT_VERSION:
+        raise CheckpointError(f"{what} has format version {int(version)}; this mlp_lm reads up to {FORMAT_VERSION}")
+    return meta
 
+
+def _model_config(meta: dict, what: str) -> ModelConfig:
     cfg_dict = _json_field(meta, "model_config", what)
     if not isinstance(cfg_dict, dict) or set(cfg_dict) - set(ModelConfig.__dataclass_fields__):
         raise CheckpointError(f"{what} has a model config this version does not understand")
+    for key, value in cfg_dict.items():
+        want = str if key == "init" else int
+        if type(value) is not want:  # the ranges are ModelConfig's
+            raise CheckpointError(f"{what} has an invalid model config: {key} must be "
+                                  f"{'text' if want is str else 'a whole number'}, got {kind(value)}")
     try:
-        model_cfg = ModelConfig(**cfg_dict)
+        return ModelConfig(**cfg_dict)
     except ConfigError as e:
-        raise CheckpointError(f"{what} has an invalid model config: {e}") from None
+        raise CheckpointError(f"{what} has an invalid model config: {printable(str(e))[:200]}") from None
 
+
+def _vocab(meta: dict, what: str, model_cfg: ModelConfig) -> Vocab:
     itos = _json_field(meta, "vocab", what)
     if (
         not isinstance(itos, list)
@@ -185,39 +173,72 @@ def load(source: str | Path | bytes) -> Checkpoint:
         or len(set(itos)) != len(itos)
     ):
         raise CheckpointError(f"{what} has an invalid vocabulary (must be distinct single characters starting with '.')")
+    problem = first_problem("".join(itos[1:]))
+    if problem is not None:
+        raise CheckpointError(f"{what} has a vocabulary with {problem}, which a name may not contain")
     if len(itos) != model_cfg.vocab_size:
         raise CheckpointError(f"{what} has {len(itos)} characters in its vocabulary but its model config says {model_cfg.vocab_size}")
+    return Vocab(tuple(itos))
+
+
+def _overflow_bound(params: dict[str, torch.Tensor]) -> float:
+    """The largest |pre-activation| or |logit| any context can give, bounded in float64 (|tanh| ≤ 1)."""
+    p = {k: v.double().abs() for k, v in params.items()}
+    T = p["W1"].shape[0] // p["C"].shape[1]
+    cmax = p["C"].max(dim=0).values.repeat(T)                 # the largest |C| entry each input of W1 can see
+    pre = cmax @ p["W1"] + p["b1"]                            # ≥ |emb @ W1 + b1| for every context
+    logits = p["W2"].sum(dim=0) + p["b2"]                     # ≥ |h @ W2 + b2| since |h| ≤ 1
+    return max(float(pre.max()), float(logits.max()))
+
+
+def load(source: str | Path | bytes) -> Checkpoint:
+    """Read and check a checkpoint from a path or from bytes (an upload). Never unpickles.
+
+    Every field of the header and the metadata is checked by type and range before use; the tensors must be finite
+    and small enough that no context makes the model's float32 outputs overflow. Any other failure while reading
+    ends in the same one-line CheckpointError.
+    """
+    what = "the upload" if isinstance(source, (bytes, bytearray, memoryview)) else "the checkpoint"
+    try:
+        return _load(source)
+    except CheckpointError:
+        raise
+    except Exception as e:  # anything unforeseen in a crafted file: one clear line, never a traceback
+        detail = printable(str(e).splitlines()[0] if str(e) else type(e).__name__)[:120]
+        if not isinstance(source, (bytes, bytearray, memoryview)) and isinstance(source, (str, os.PathLike)):
+            what = Path(source).name
+        raise CheckpointError(f"{what} could not be read as an mlp_lm checkpoint ({detail})") from None
+
+
+def _load(source) -> Checkpoint:
+    data, what = _read(source)
+    header = parse_header(data, what)
+    meta = _check_metadata(header, what)
+    model_cfg = _model_config(meta, what)
+    vocab = _vocab(meta, what, model_cfg)
     train_cfg = _json_field(meta, "train_config", what) if "train_config" in meta else None
     if train_cfg is not None and not isinstance(train_cfg, dict):
         raise CheckpointError(f"{what} has a train config that is not a JSON object")
     extra = _json_field(meta, "extra", what) if "extra" in meta else None
-
-    names = set(header) - {"__metadata__"}
-    missing = [k for k in PARAM_NAMES if k not in names]
-    if missing:
-        raise CheckpointError(f"{what} is missing tensor(s) {', '.join(missing)}")
-    unexpected = sorted(names - set(PARAM_NAMES))
-    if unexpected:
-        raise CheckpointError(f"{what} has unexpected tensor(s) {', '.join(unexpected[:5])}")
-    for name, shape in param_shapes(model_cfg).items():
-        info = header[name]
-        got = tuple(info.get("shape", ())) if isinstance(info, dict) else None
-        if got != shape:
-            raise CheckpointError(f"{what}: {name} has shape {got} but its model config needs {shape}")
-        if info.get("dtype") not in ("F32", "F16", "BF16", "F64"):
-            raise CheckpointError(f"{what}: {name} has dtype {info.get('dtype')}; a floating-point tensor is required")
+    check_tensors(header, what, model_cfg)
 
     try:
         tensors = safetensors.torch.load(data)
     except Exception as e:  # SafetensorError and anything the Rust parser reports
-        raise CheckpointError(f"{what} is corrupt or truncated ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise CheckpointError(f"{what} is corrupt or truncated ({printable(str(e).splitlines()[0])[:120] if str(e) else type(e).__name__})") from None
     params = {}
     for name in PARAM_NAMES:
         t = tensors[name].to(torch.float32).contiguous()
         if not torch.isfinite(t).all():
-            raise CheckpointError(f"{what}: {name} contains NaN or infinite values")
+            raise CheckpointError(f"{what}: {name} contains NaN or infinite values (or values beyond float32's range)")
         params[name] = t
-    return Checkpoint(params, model_cfg, Vocab(tuple(itos)), train_cfg, extra)
+    bound = _overflow_bound(params)
+    if not bound <= MAX_ACTIVATION:
+        raise CheckpointError(
+            f"{what} has weights so large that the model's outputs can overflow: a hidden unit or logit can reach "
+            f"{bound:.1e}, beyond the {MAX_ACTIVATION:.0e} float32 computes safely"
+        )
+    return Checkpoint(params, model_cfg, vocab, train_cfg, extra)
 
 
 def check_vocab(ckpt: Checkpoint, vocab: Vocab) -> None:

@@ -1,13 +1,18 @@
-"""Training settings: one dataclass, a comment per field, validated on creation (bad values raise ConfigError)."""
+"""Training settings: one dataclass, a comment per field, validated on creation (bad values raise ConfigError).
+
+Also the choices of every setting (optimizers, engines, inits, the lecture's seed), here so the CLI can build its
+--help without importing torch.
+"""
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
 
 from .errors import ConfigError
-from .model import LECTURE_SEED
 from .schedule import SCHEDULES
 
+LECTURE_SEED = 2147483647  # the notebook's torch.Generator().manual_seed(2147483647)
+INITS = ("lecture", "scaled")  # ModelConfig.init: see model.init_params
 OPTIMIZERS = ("sgd", "adam", "adamw")
 ENGINES = ("auto", "fast", "reference")
 MAX_STEPS = 100_000_000

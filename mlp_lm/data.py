@@ -2,26 +2,32 @@
 
 Follows makemore part 2: `.` (index 0) pads the start of every name and marks its end; `stoi`/`itos` map characters
 to indices; `build_dataset` crops a window of `block_size` characters and appends each target, vectorised.
+Which characters a name may hold is one rule shared with checkpoints (`mlp_lm.chars`). A dataset's memory is
+estimated before it is built (`dataset_bytes`) and refused beyond `MAX_DATASET_BYTES`.
 Every bad input raises `DataError` with one clear line (see LIMITS below and docs/limits.md).
 """
 from __future__ import annotations
 
 import codecs
 import random
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .chars import STRIP, char_problem, has_visible, printable, split_lines  # noqa: F401  (printable: for clients)
 from .errors import DataError
+from .files import read_limited
 
 TERMINATOR = "."           # index 0: start padding and end-of-name marker, as in the lecture
 MAX_FILE_BYTES = 20_000_000  # a names file larger than this is refused (names.txt is 0.23 MB)
 MAX_WORDS = 500_000        # at most this many names (names.txt has 32,469)
 MAX_WORD_LEN = 64          # characters in one name; longer lines are almost certainly not names
 MAX_VOCAB = 256            # distinct characters including '.'; more makes a vocabulary too large to learn
+MAX_DATASET_BYTES = 1_000_000_000  # X and Y of all three splits; names.txt at block_size 3 takes 4.6 MB
+X_DTYPE = torch.int32      # contexts: indices < 256; torch indexes with int32, the fast kernel reads int32 as is
+Y_DTYPE = torch.int64      # targets: F.cross_entropy wants int64
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "names.txt"
 
 
@@ -46,10 +52,14 @@ def decode_bytes(raw: bytes) -> str:
 
 
 def parse_words(text: str) -> list[str]:
-    """One name per line → list of names: surrounding whitespace stripped, empty lines dropped, case kept."""
+    """One name per line → list of names: surrounding spaces and tabs stripped, empty lines dropped, case kept.
+
+    Lines end at "\\n", "\\r\\n" or "\\r" only; a name with a refused character (`mlp_lm.chars.char_problem`: control
+    characters, other line separators, lone surrogates, bidirectional controls) or with nothing visible is refused.
+    """
     words = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        w = line.strip()
+    for lineno, line in enumerate(split_lines(text), 1):
+        w = line.strip(STRIP)
         if not w:
             continue
         if len(w) > MAX_WORD_LEN:
@@ -58,9 +68,13 @@ def parse_words(text: str) -> list[str]:
             raise DataError(
                 f"line {lineno} ({w[:20]!r}) contains '{TERMINATOR}', which the model reserves to mark the start and end of a name"
             )
-        bad = next((ch for ch in w if unicodedata.category(ch) == "Cc"), None)
-        if bad is not None:
-            raise DataError(f"line {lineno} ({w[:20]!r}) contains the control character U+{ord(bad):04X}")
+        problem = next((p for p in map(char_problem, w) if p is not None), None)
+        if problem is not None:
+            raise DataError(f"line {lineno} ({w[:20]!r}) contains {problem}")
+        if not has_visible(w):
+            raise DataError(
+                f"line {lineno} ({w[:20]!r}) has no visible character (only zero-width, format, combining or space characters)"
+            )
         words.append(w)
         if len(words) > MAX_WORDS:
             raise DataError(f"the file has more than {MAX_WORDS:,} names, the limit")
@@ -71,18 +85,15 @@ def parse_words(text: str) -> list[str]:
 
 
 def load_words(source: str | Path | bytes) -> list[str]:
-    """Read names from a path, raw bytes (an upload) or a str of text (one name per line)."""
-    if isinstance(source, bytes):
-        return parse_words(decode_bytes(source))
+    """Read names from a path, raw bytes (an upload) or a str of text (one name per line).
+
+    A path must be a regular file (a FIFO, a device such as /dev/zero or a socket is refused at once) and at most
+    `MAX_FILE_BYTES` are ever read from it.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return parse_words(decode_bytes(bytes(source)))
     if isinstance(source, Path):
-        try:
-            size = source.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise DataError(f"{source.name} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
-            raw = source.read_bytes()
-        except OSError as e:
-            raise DataError(f"cannot read {source}: {e.strerror or e}") from None
-        return parse_words(decode_bytes(raw))
+        return parse_words(decode_bytes(read_limited(source, MAX_FILE_BYTES, DataError, "names file")))
     return parse_words(source)
 
 
@@ -95,6 +106,11 @@ class Vocab:
     @classmethod
     def from_words(cls, words: list[str]) -> "Vocab":
         chars = sorted(set("".join(words)))
+        if TERMINATOR in chars:
+            raise DataError(f"a name contains '{TERMINATOR}', which the model reserves to mark the start and end of a name")
+        problem = next((p for p in map(char_problem, chars) if p is not None), None)
+        if problem is not None:
+            raise DataError(f"a name contains {problem}")
         if len(chars) + 1 > MAX_VOCAB:
             raise DataError(
                 f"the names use {len(chars):,} distinct characters; at most {MAX_VOCAB - 1} are supported"
@@ -119,41 +135,72 @@ class Vocab:
         return "".join(self.itos[int(i)] for i in ix)
 
 
+def _check_block_size(block_size) -> None:
+    if not isinstance(block_size, int) or isinstance(block_size, bool) or block_size < 1:
+        raise DataError(f"block_size must be at least 1, got {block_size!r}")
+
+
+def dataset_bytes(words, block_size: int) -> int:
+    """Bytes that X and Y of `words` take: one example per character + 1, each block_size X entries and one Y."""
+    _check_block_size(block_size)
+    examples = sum(map(len, words)) + len(words)
+    return examples * (block_size * X_DTYPE.itemsize + Y_DTYPE.itemsize)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
+
+
+def check_dataset_size(words, block_size: int) -> int:
+    """Raise DataError if X and Y of `words` would take more than MAX_DATASET_BYTES; returns their bytes.
+
+    Call it before building a dataset (as `make_dataset` and `build_dataset` do) to refuse one that does not fit.
+    """
+    need = dataset_bytes(words, block_size)
+    if need > MAX_DATASET_BYTES:
+        examples = sum(map(len, words)) + len(words)
+        raise DataError(
+            f"the dataset would take {_size(need)} of memory ({examples:,} examples × block_size {block_size}); "
+            f"the limit is {_size(MAX_DATASET_BYTES)}: use fewer or shorter names or a smaller block_size"
+        )
+    return need
+
+
 def build_dataset(words: list[str], block_size: int, vocab: Vocab | None = None):
     """The lecture's loop, vectorised: for each name, every window of `block_size` previous characters → the next.
 
-    Returns X (N, block_size) int64 and Y (N,) int64, row for row equal to
+    Returns X (N, block_size) int32 and Y (N,) int64, row for row equal to
         context = [0] * block_size
         for ch in w + '.': X.append(context); Y.append(stoi[ch]); context = context[1:] + [stoi[ch]]
+    (int32 halves the memory of X; torch indexes C with it exactly as with int64.)
     """
-    if block_size < 1:
-        raise DataError(f"block_size must be at least 1, got {block_size}")
+    _check_block_size(block_size)
     vocab = vocab or Vocab.from_words(words)
     if not words:
-        return torch.zeros((0, block_size), dtype=torch.int64), torch.zeros(0, dtype=torch.int64)
+        return torch.zeros((0, block_size), dtype=X_DTYPE), torch.zeros(0, dtype=Y_DTYPE)
+    check_dataset_size(words, block_size)
     # Look every character up once: code points → vocabulary indices through a sorted table.
-    table_cp = np.array([ord(c) for c in vocab.itos[1:]], dtype=np.int64)
+    table_cp = np.array([ord(c) for c in vocab.itos[1:]], dtype=np.uint32)
     order = np.argsort(table_cp)
     joined = "".join(words)
-    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    try:
+        cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        raise DataError("a name contains a lone surrogate") from None
     pos = np.searchsorted(table_cp[order], cps)
     if len(cps) and (pos.max() >= len(order) or np.any(table_cp[order][np.minimum(pos, len(order) - 1)] != cps)):
         raise DataError("a name uses characters not in the vocabulary")
-    codes = order[pos] + 1
-    # Lay the names out as [0]*block_size + name + [0] each, in one flat array S.
-    lens = np.array([len(w) for w in words], dtype=np.int64)
-    seg = lens + block_size + 1
-    seg_start = np.concatenate([[0], np.cumsum(seg)[:-1]])
-    S = np.zeros(int(seg.sum()), dtype=np.int64)
-    char_seg = np.repeat(np.arange(len(words)), lens)
-    char_off = np.arange(len(cps)) - np.repeat(np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-    S[seg_start[char_seg] + block_size + char_off] = codes
-    # Example i of a name starts at its segment start + i, for i in 0..len(name).
-    ex_seg = np.repeat(np.arange(len(words)), lens + 1)
-    ex_off = np.arange(int((lens + 1).sum())) - np.repeat(np.concatenate([[0], np.cumsum(lens + 1)[:-1]]), lens + 1)
-    starts = seg_start[ex_seg] + ex_off
-    X = S[starts[:, None] + np.arange(block_size)]
-    Y = S[starts + block_size]
+    codes = (order[pos] + 1).astype(np.uint8)  # indices < MAX_VOCAB = 256
+    # Lay the names out as [0]*block_size + name + [0] each, in one flat array S: name k starts at
+    # (characters before it) + k * (block_size + 1), its characters block_size later.
+    nw, lens = len(words), np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    S = np.zeros(len(cps) + nw * (block_size + 1), dtype=np.uint8)
+    S[np.arange(len(cps)) + np.repeat(np.arange(nw) * (block_size + 1), lens) + block_size] = codes
+    # Example i of name k (i = 0..len) starts at S[(examples before it) + k * block_size].
+    starts = np.arange(int(lens.sum()) + nw) + np.repeat(np.arange(nw) * block_size, lens + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(S, block_size)  # a view: row i is S[i : i + block_size]
+    X = np.take(windows, starts, axis=0).astype(np.int32)  # gathered as uint8 (1 byte per entry), no (N, block_size) index array
+    Y = S[starts + block_size].astype(np.int64)
     return torch.from_numpy(X), torch.from_numpy(Y)
 
 
@@ -196,8 +243,9 @@ class Dataset:
 
 
 def make_dataset(words: list[str], block_size: int, seed: int = 42) -> Dataset:
-    """Vocabulary from all names, the lecture's split, and X/Y for each part."""
+    """Vocabulary from all names, the lecture's split, and X/Y for each part (refused beyond MAX_DATASET_BYTES)."""
     vocab = Vocab.from_words(words)
+    check_dataset_size(words, block_size)
     tr, dev, te = split_words(words, seed)
     Xtr, Ytr = build_dataset(tr, block_size, vocab)
     Xdev, Ydev = build_dataset(dev, block_size, vocab)

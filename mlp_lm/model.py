@@ -11,11 +11,10 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
+from .config import INITS, LECTURE_SEED
 from .errors import ConfigError
 
 PARAM_NAMES = ("C", "W1", "b1", "W2", "b2")
-LECTURE_SEED = 2147483647  # the notebook's torch.Generator().manual_seed(2147483647)
-INITS = ("lecture", "scaled")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ The lecture's loop: start from `block_size` dots, embed the context, softmax the
 `torch.multinomial(probs, 1, generator=g)`, shift it into the context, stop at '.'. With temperature 1 and no
 top-k / top-p the draws are exactly the notebook's (its seed is 2147483647 + 10, the default here).
 Temperature divides the logits; top-k keeps the k most likely characters; top-p keeps the smallest set of most likely
-characters whose probability adds up to at least p; what remains is renormalised and sampled from.
+characters whose probability adds up to at least p; what remains is renormalised and sampled from. Everything but
+the lecture's plain softmax is computed in float64 from log-probabilities, so no setting ends in NaN (see
+`distribution`), and a model whose float32 logits overflow is evaluated in float64.
 `score` gives a name's per-character probabilities and negative log-likelihood; `label` says where a name came from.
 """
 from __future__ import annotations
@@ -101,28 +103,50 @@ def _generator(seed) -> torch.Generator:
 def distribution(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
     """logits (1, V) → the probabilities to sample from (1, V), float32.
 
-    Plain `F.softmax(logits, dim=1)` when temperature is 1 and there is no filter (the lecture's exact numbers).
+    Plain `F.softmax(logits, dim=1)` for float32 logits when temperature is 1 and there is no filter (the lecture's
+    exact numbers). Otherwise it is computed in float64 from log-probabilities, so any temperature > 0 and any
+    0 < top_p ≤ 1 is safe: logits - max never overflows, a temperature far below float32's range (1e-46) is greedy
+    (the most likely character gets everything), a tiny top_p keeps the most likely character. NaN logits raise
+    ConfigError; +inf logits share the probability between them.
     """
-    if temperature != 1.0:
-        logits = (logits - logits.max(dim=1, keepdim=True).values) / temperature  # max → 0: no inf/inf for tiny T
-    if top_k is not None and top_k < logits.shape[1]:
-        top = torch.topk(logits, top_k, dim=1)
-        logits = torch.full_like(logits, float("-inf")).scatter_(1, top.indices, top.values)  # exactly k survive
-    probs = F.softmax(logits, dim=1)
+    plain = temperature == 1.0 and (top_k is None or top_k >= logits.shape[1]) and (top_p is None or top_p >= 1.0)
+    if plain and logits.dtype == torch.float32 and bool(torch.isfinite(logits).all()):
+        return F.softmax(logits, dim=1)
+    z = logits.detach().to(torch.float64)
+    if bool(torch.isnan(z).any()):
+        raise ConfigError("the model's logits contain NaN; it cannot be sampled (its weights are not usable)")
+    top = torch.isposinf(z)
+    if bool(top.any()):  # the characters with +inf share the probability
+        z = torch.where(top, 0.0, float("-inf"))
+    z = (z - z.max(dim=1, keepdim=True).values) / float(temperature)  # max → 0: no inf - inf for any temperature
+    if top_k is not None and top_k < z.shape[1]:
+        kept = torch.topk(z, top_k, dim=1)
+        z = torch.full_like(z, float("-inf")).scatter_(1, kept.indices, kept.values)  # exactly k survive
+    probs = F.log_softmax(z, dim=1).exp()
     if top_p is not None and top_p < 1.0:
         sorted_p, order = torch.sort(probs, dim=1, descending=True)
         mass_before = torch.cumsum(sorted_p, dim=1) - sorted_p
-        drop_sorted = mass_before >= top_p                 # keep until the kept mass first reaches top_p
+        drop_sorted = mass_before >= float(top_p)          # keep until the kept mass first reaches top_p
+        drop_sorted[:, 0] = False                          # the most likely character always stays
         drop = torch.zeros_like(drop_sorted).scatter_(1, order, drop_sorted)
         probs = probs.masked_fill(drop, 0.0)
         probs = probs / probs.sum(dim=1, keepdim=True)
-    return probs
+    return probs.to(torch.float32)
+
+
+def _forward(params, X: torch.Tensor) -> torch.Tensor:
+    emb = params["C"][X]
+    h = torch.tanh(emb.view(len(X), -1) @ params["W1"] + params["b1"])
+    return h @ params["W2"] + params["b2"]
 
 
 def _logits(params, context: list[int]) -> torch.Tensor:
-    emb = params["C"][torch.tensor([context])]
-    h = torch.tanh(emb.view(1, -1) @ params["W1"] + params["b1"])
-    return h @ params["W2"] + params["b2"]
+    """The model's logits (1, V) for one context: float32 as in the lecture, float64 if float32 overflows."""
+    X = torch.tensor([context])
+    logits = _forward(params, X)
+    if bool(torch.isfinite(logits).all()):
+        return logits
+    return _forward({k: v.double() for k, v in params.items()}, X)  # finite float32 weights never overflow float64
 
 
 def _draw(params, vocab: Vocab, context: list[int], g, temperature, top_k, top_p) -> Step:
@@ -217,7 +241,10 @@ def next_step(
 
 @torch.no_grad()
 def score(params: dict[str, torch.Tensor], vocab: Vocab, block_size: int, name: str) -> Score:
-    """Probability of each character of `name` + '.' under the model (plain softmax), and the name's NLL."""
+    """Probability of each character of `name` + '.' under the model, and the name's NLL.
+
+    Computed in float64 with log-softmax, so a model with very large (finite) weights still gives finite numbers.
+    """
     _check_model(params, vocab, block_size)
     ix = _encode_name(vocab, name, "name")
     if not ix:
@@ -225,10 +252,8 @@ def score(params: dict[str, torch.Tensor], vocab: Vocab, block_size: int, name: 
     seq = [0] * block_size + ix + [0]
     X = torch.tensor([seq[i : i + block_size] for i in range(len(ix) + 1)])
     Y = torch.tensor(seq[block_size:])
-    p = {k: params[k].detach().to("cpu", torch.float32) for k in PARAM_NAMES}
-    emb = p["C"][X]
-    h = torch.tanh(emb.view(len(X), -1) @ p["W1"] + p["b1"])
-    logp = F.log_softmax(h @ p["W2"] + p["b2"], dim=1)[torch.arange(len(Y)), Y].double()
+    p = {k: params[k].detach().to("cpu", torch.float64) for k in PARAM_NAMES}  # float64: no overflow, ever
+    logp = F.log_softmax(_forward(p, X), dim=1)[torch.arange(len(Y)), Y]
     nll = float(-logp.sum())
     return Score(
         name=name,

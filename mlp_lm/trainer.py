@@ -24,7 +24,8 @@ from .data import Dataset
 from .errors import ConfigError
 from .history import LossHistory
 from .model import ModelConfig, evaluate, init_params
-from .reference import ReferenceEngine
+from . import engines
+from .engines import make_engine  # noqa: F401  (re-exported: sweep.py and older code import it from here)
 from .schedule import lr_schedule
 
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "diverged", "error")
@@ -56,6 +57,8 @@ class Snapshot:
     model_config: ModelConfig
     train_config: TrainConfig         # as in force now (the learning rate may have changed live)
     version: int = 0                  # increases with every published snapshot
+    final: dict | None = None         # {"train", "dev", "test"}: full-split losses once the run has ended (not "error")
+    engine: str = ""                  # "fast", "reference", or "reference (compiling the fast kernel)" — see engines.py
 
     @property
     def done(self) -> bool:
@@ -79,17 +82,6 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def make_engine(params, Xtr, Ytr, cfg: TrainConfig):
-    """The fast fused CPU kernel when it applies ("auto" on CPU), the autograd reference otherwise."""
-    if cfg.engine == "reference" or (cfg.engine == "auto" and cfg.device != "cpu"):
-        return ReferenceEngine(params, Xtr, Ytr, cfg)
-    if cfg.device != "cpu":
-        raise ConfigError("the fast engine runs on the CPU only; use engine 'reference' on an accelerator")
-    from .fast import FastEngine
-
-    return FastEngine(params, Xtr, Ytr, cfg)
-
-
 class Trainer:
     def __init__(self, dataset: Dataset, model_cfg: ModelConfig, train_cfg: TrainConfig,
                  params: dict[str, torch.Tensor] | None = None):
@@ -105,12 +97,16 @@ class Trainer:
         self._paused = False          # the thread waits while True
         self._budget: int | None = None  # steps left before pausing again (step(n)); None = no limit
         self._stop = False
+        self._measure = True          # a stopped run measures its final losses (see stop())
         self._thread: threading.Thread | None = None
         self._engine = None
         self._history = LossHistory()
         self._evals: list[Eval] = []
         self._step, self._elapsed, self._sps, self._version = 0, 0.0, 0.0, 0
         self._loss0: float | None = None  # the run's first loss, the yardstick for divergence
+        self._final: dict | None = None
+        self._engine_name = ""
+        self._handover = False        # training on the reference engine until the fused kernel is compiled
         self._snapshot = self._make_snapshot("idle", "", self.params0)
 
     # ---- reading ---------------------------------------------------------------------------------------------------
@@ -167,10 +163,15 @@ class Trainer:
             self._paused, self._budget = False, n
             self._cond.notify_all()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to end, and wait for it (at most `timeout` s; a chunk lasts ≈ 50 ms)."""
+    def stop(self, timeout: float = 5.0, measure: bool = True) -> None:
+        """Ask the thread to end, and wait for it (at most `timeout` s; a chunk lasts ≈ 50 ms).
+
+        measure: end with the full-split losses in `snapshot().final` (≈ 0.3 s for the lecture's model, more for a
+        big one); False ends at once without them (a closed tab, a run being replaced).
+        """
         with self._cond:
             self._stop = True
+            self._measure = self._measure and measure
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -201,7 +202,8 @@ class Trainer:
         self._version += 1
         lr = float(self._lr_at(min(self._step, max(self.cfg.steps - 1, 0)), 1)[0])
         return Snapshot(status, self._step, self.cfg.steps, lr, steps, losses, tuple(self._evals), self._sps,
-                        self._elapsed, message, params, self.model_cfg, self.cfg, self._version)
+                        self._elapsed, message, params, self.model_cfg, self.cfg, self._version,
+                        None if self._final is None else dict(self._final), self._engine_name)
 
     def _publish(self, status: str, message: str = "", event: str = "on_chunk") -> None:
         params = self._engine.params() if self._engine is not None else self._snapshot.params
@@ -215,6 +217,26 @@ class Trainer:
         self._evals.append(Eval(self._step, evaluate(params, ds.Xtr[rows], ds.Ytr[rows]), evaluate(params, ds.Xdev, ds.Ydev)))
         if len(self._evals) > MAX_EVALS:  # bounded like the loss history: thin out the older half
             self._evals = self._evals[: MAX_EVALS // 2 : 2] + self._evals[MAX_EVALS // 2 :]
+
+    def _finish(self, status: str, message: str = "") -> None:
+        """Measure the full train / dev / test losses of the parameters the run ends with, then publish the end."""
+        if status != "stopped" or self._measure:
+            params, ds = self._engine.params(), self.dataset
+            self._final = {name: evaluate(params, *ds.split(name)) for name in ("train", "dev", "test")}
+        self._publish(status, message, "on_end")
+
+    def _name_engine(self) -> None:
+        kind = "reference" if isinstance(self._engine, engines.ReferenceEngine) else "fast"
+        self._engine_name = "reference (compiling the fast kernel)" if self._handover else kind
+
+    def _maybe_hand_over(self) -> None:
+        """Between chunks: continue on the fused kernel once its compile (engines.start_warmup) is done."""
+        ready = engines.ready_to_hand_over()
+        if ready:
+            self._engine = engines.to_fast(self._engine, self.dataset.Xtr, self.dataset.Ytr, self.cfg)
+        if ready or ready is None:
+            self._handover = False
+            self._name_engine()
 
     def _first_bad(self, losses: np.ndarray) -> int:
         """Index of the first loss that is non-finite or above DIVERGE_FACTOR × the run's first loss; len if none."""
@@ -247,7 +269,8 @@ class Trainer:
         n_tr = len(ds.Ytr)
         self._train_rows = torch.randperm(n_tr, generator=torch.Generator().manual_seed(cfg.seed + 2))[: cfg.eval_train_rows]
         self._publish("running", "preparing the training kernel…")  # loading it can take a moment
-        self._engine = make_engine(self.params0, ds.Xtr, ds.Ytr, cfg)
+        self._engine, self._handover = engines.first_engine(self.params0, ds.Xtr, ds.Ytr, cfg)
+        self._name_engine()
         self._publish("running" if not self._paused else "paused")
         chunk, total = 16, cfg.steps
         while self._step < total:
@@ -260,6 +283,8 @@ class Trainer:
                 if cfg.eval_interval:
                     n = min(n, cfg.eval_interval - self._step % cfg.eval_interval)
                 lrs = self._lr_at(self._step, n)
+            if self._handover:
+                self._maybe_hand_over()
             idx = torch.randint(0, n_tr, (n, cfg.batch_size), generator=g)
             state = self._engine.state()
             t0 = time.perf_counter()
@@ -276,9 +301,9 @@ class Trainer:
                 self._engine.run(idx[:keep], lrs[:keep])
                 self._history.extend(self._step, losses[:keep])
                 self._step += keep
-                self._publish("diverged", f"diverged: the loss blew up (non-finite or over {DIVERGE_FACTOR:g}× its start) at learning rate "
+                self._finish("diverged", f"diverged: the loss blew up (non-finite or over {DIVERGE_FACTOR:g}× its start) at learning rate "
                               f"{lrs[keep]:.3g}; kept the parameters of step {self._step:,}, the last good one. "
-                              "Lower the learning rate and start again.", "on_end")
+                              "Lower the learning rate and start again.")
                 return
             self._step += n
             self._elapsed += dt
@@ -297,6 +322,6 @@ class Trainer:
                 self._publish("running")
         if self._step >= total:
             self._evaluate(self._engine.params())
-            self._publish("finished", event="on_end")
+            self._finish("finished")
         else:
-            self._publish("stopped", event="on_end")
+            self._finish("stopped")

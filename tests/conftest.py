@@ -1,10 +1,34 @@
-"""Shared fixtures: a small dataset from data/names.txt, a guard that no trainer thread outlives a test, and the
-app tests' warm kernel and released sessions."""
+"""Shared fixtures: a small dataset from data/names.txt, a guard that no trainer thread outlives a test, the app
+tests' warm kernel and released sessions, and a run store in a temporary folder (never the repository's runs/)."""
+import os
 import threading
 
 import pytest
 
 from mlp_lm.data import DEFAULT_DATA, load_words, make_dataset
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_runs_dir(tmp_path_factory):
+    """Every run the tests record (in this process, the CLI subprocesses and the app servers) goes to a temporary
+    store, through the environment variable the CLI and the app read."""
+    path = tmp_path_factory.mktemp("runs")
+    old = os.environ.get("MLP_LM_RUNS_DIR")
+    os.environ["MLP_LM_RUNS_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("MLP_LM_RUNS_DIR", None)
+    else:
+        os.environ["MLP_LM_RUNS_DIR"] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernel():
+    """Compile (or load) the fused kernel before any test trains: a run on a cold cache starts on the reference
+    engine and hands over mid-run (engines.py), which would make two runs of the same seed differ slightly."""
+    from mlp_lm.fast import warmup
+
+    warmup()
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from conftest import trainer_threads  # noqa: E402
+from test_hostile import CRAFTED, huge, with_header_length  # noqa: E402
 from explorer.holder import OPEN_HOLDERS, Holder, Names  # noqa: E402
 from mlp_lm import checkpoint as ck  # noqa: E402
 from mlp_lm.cli import main  # noqa: E402
@@ -93,6 +94,14 @@ DATA_CASES = [
          cli_error="{name} is " + f"{len(BIG):,} bytes; the limit is 20,000,000 bytes", paste=False),
     Case("one-name", b"emma\n", SPLIT_MSG.format(n=1)),
     Case("five-names", b"ann\nbob\ncy\ndee\neve\n", SPLIT_MSG.format(n=5)),
+    Case("line-separator-inside-a-name", "ann\u2028marie\nbob\ncarl\ndora\neve\nflo\n".encode(),
+         "line 1 ('ann\\u2028marie') contains the line separator U+2028"),
+    Case("vertical-tab-inside-a-name", b"emma\nann\x0bmarie\nbob\ncarl\ndora\neve\n",
+         "line 2 ('ann\\x0bmarie') contains the line separator U+000B"),
+    Case("right-to-left-override", "emma\nann\u202eeve\nbob\ncarl\ndora\neve\n".encode(),
+         "line 2 ('ann\\u202eeve') contains the bidirectional control character U+202E"),
+    Case("only-zero-width-characters", "emma\n\u200b\u200b\nbob\ncarl\ndora\neve\n".encode(),
+         "line 2 ('\\u200b\\u200b') has no visible character (only zero-width, format, combining or space characters)"),
     # ---- must just work
     Case("utf16-with-bom", TEXT8.encode("utf-16"), words=NAMES8, paste=False),
     Case("utf16-be-with-bom", codecs.BOM_UTF16_BE + TEXT8.encode("utf-16-be"), words=NAMES8, paste=False),
@@ -559,6 +568,14 @@ CKPT_CASES = [
     CkptCase("empty", lambda: b"", "{what} is empty"),
     CkptCase("a-names-file", lambda: TEXT8.encode(),
              "{what} is not a safetensors checkpoint, or is truncated (bad header length)"),
+] + [  # issue 12: crafted headers and metadata, control characters in the vocabulary, huge weights
+    CkptCase(key, lambda key=key: CRAFTED[key][0], CRAFTED[key][1].replace("the upload", "{what}", 1))
+    for key in ("duplicate-tensor", "shape-int", "version-dict", "config-nested-deep", "vocab-lone-surrogate",
+                "vocab-escape", "vocab-right-to-left-override")
+] + [
+    CkptCase("huge-finite-weights", lambda: ck.to_bytes(*huge(W2=3e38)),
+             "{what} has weights so large that the model's outputs can overflow: a hidden unit or logit can reach "
+             "1.0e+39, beyond the 1e+38 float32 computes safely"),
 ]
 CKPT_IDS = [c.id for c in CKPT_CASES]
 VOCAB_MSG = ("the checkpoint's vocabulary (15 characters) differs from the data's (17): "
@@ -606,6 +623,24 @@ def test_checkpoint_cli(case, command, tmp_path, capsys, good_checkpoint_file):
     # the previous, good checkpoint is still usable
     code, out, err = run_cli(capsys, "sample", "--checkpoint", good_checkpoint_file, "-n", "3", "--json")
     assert code == 0 and len(json.loads(out)["names"]) == 3
+
+
+def test_checkpoint_with_header_length_1152_loads_in_the_core_the_cli_and_the_app(tmp_path, capsys):
+    """Issue 12 item 0: a valid checkpoint whose header length is 0x480 (first byte 0x80) was called a pickle."""
+    raw = with_header_length(0x480, *_good_checkpoint())
+    assert raw[:1] == b"\x80"
+    assert ck.load(raw).vocab == Vocab.from_words(list(NAMES8))
+    p = tmp_path / "m.safetensors"
+    p.write_bytes(raw)
+    code, out, err = run_cli(capsys, "sample", "--checkpoint", p, "-n", "3", "--json")
+    assert code == 0 and len(json.loads(out)["names"]) == 3, err
+    code, out, err = run_cli(capsys, "score", "--checkpoint", p, "emma")
+    assert code == 0 and out.startswith("emma: nll"), err
+    h = Holder(Names.make(NAMES8, "names8.txt"))
+    try:
+        assert h.load_model(raw, small_values())["hidden"] == 8
+    finally:
+        h.close()
 
 
 def test_checkpoint_cli_from_a_different_vocabulary(capsys, good_checkpoint_file):
