@@ -183,8 +183,8 @@ def test_an_obvious_overfit_gets_a_plain_reading_and_a_known_test_loss_is_shown(
     assert any(w.startswith("Overfitting") and "12 training names" in w for w in warnings), warnings
     # the lead's Snapshot.final (full-split losses at the end of a run) when the trainer provides it
     snap = holder().snapshot()
-    final = SimpleNamespace(**{f: getattr(snap, f) for f in snap.__dataclass_fields__},
-                            final={"train": 0.31, "dev": 8.09, "test": 7.5})
+    final = SimpleNamespace(**{**{f: getattr(snap, f) for f in snap.__dataclass_fields__},
+                               "final": {"train": 0.31, "dev": 8.09, "test": 7.5}})
     final.done, final.last_eval = snap.done, snap.last_eval
     monkeypatch.setattr(Holder, "snapshot", lambda self: final)
     at.run()
