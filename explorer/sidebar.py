@@ -74,15 +74,37 @@ def _apply_preset() -> None:
         ss[k] = v
 
 
+def _status_now(holder: Holder) -> tuple[int, str | None]:
+    s = holder.snapshot()
+    return holder.run_id, (s.status if s is not None else None)
+
+
+def _show_live_status(holder: Holder) -> None:
+    st.session_state["status_shown"] = _status_now(holder)  # what the sidebar says now (see _early_status)
+    show_status(holder.snapshot(), _first_chunk(holder), run=holder.run_id)
+
+
+def _early_status(holder: Holder, box) -> None:
+    """Fill the status slot at once, before the page is drawn: the same line as before if the run and its status are
+    unchanged, else a neutral "updating" — never the old status beside the new page (e.g. "finished" just after a
+    new Start, while the page already shows the new run's step 0). draw_status replaces it after the page."""
+    shown = st.session_state.get("status_shown")
+    with box:
+        if shown is not None and shown != _status_now(holder):
+            st.info(f"**updating** — run {holder.run_id}", icon=":material/sync:")
+        else:
+            show_status(holder.snapshot(), _first_chunk(holder), run=holder.run_id)
+
+
 def draw_status(holder: Holder, box) -> None:
-    """The live status line, drawn into `box` (a sidebar container made by draw()).
+    """The live status line, drawn into `box` (the sidebar slot made by draw()).
 
     app.py calls this after the page, so within one script run the page's numbers are updated before the status
-    says e.g. "paused": whoever reads "paused" also reads the step it paused at.
+    says e.g. "paused": whoever reads "paused" also reads the step it paused at. It refreshes as often as the pages'
+    live views (session.STATUS_SECONDS), so the two agree within one refresh.
     """
     with box:
-        live(holder, lambda: show_status(holder.snapshot(), _first_chunk(holder)),
-             key="sidebar_status", every=STATUS_SECONDS)
+        live(holder, lambda: _show_live_status(holder), key="sidebar_status", every=STATUS_SECONDS)
 
 
 def draw(holder: Holder):
@@ -90,7 +112,6 @@ def draw(holder: Holder):
     ss = st.session_state
     with st.sidebar:
         st.markdown("### :material/psychology: MLP LM Explorer")
-        box = st.container()
 
         c1, c2 = st.columns(2)
         c1.button("Start", key="btn_start", on_click=_control, args=("start",), type="primary", width="stretch",
@@ -105,6 +126,9 @@ def draw(holder: Holder):
         c2.button("Reset", key="btn_reset", on_click=_control, args=("reset",), width="stretch",
                   icon=":material/restart_alt:",
                   help="Stop the run and make a fresh one (step 0, new init) from the settings below.")
+        # under the buttons: a button's tooltip opens above it, so it never covers the status after a click
+        box = st.empty()
+        _early_status(holder, box)
         if ss.get("control_error"):
             st.error(ss["control_error"])
 
