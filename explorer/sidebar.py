@@ -14,13 +14,16 @@ from .holder import Holder
 from .session import STATUS_SECONDS, get_holder, live, show_status, values
 
 HELP = {
-    "preset": "Lecture: makemore part 2's exact recipe (dev ≈ 2.17 after 200,000 steps). Fast: part 3's init, Adam, "
-              "bigger batches and one-cycle — lecture quality in seconds. 2-D embeddings: the lecture's first model, "
-              "whose raw embedding scatter is the plot from the video.",
+    "preset": "The lecture's stages. Lecture: makemore part 2's exact recipe (dev ≈ 2.17 after 200,000 steps). "
+              "Saturated tanh: part 3's softmax fix alone, so the tanh layer starts saturated (watch the health "
+              "panel). Init fixed: part 3's both fixes (dev ≈ 2.10). Fast: lecture quality in seconds (Adam, "
+              "one-cycle). 2-D embeddings: the lecture's first model, whose raw scatter of C is the plot from the "
+              "video. Beyond the lecture: a wider flat MLP with AdamW that beats part 5's WaveNet (dev ≈ 1.95).",
     "lr": "Applies at once to a running or paused run (the other settings apply to the next run).",
     "lr2": "The rate after the decay step (step schedule) or the final rate (cosine). Also live.",
     "decay_step": "The step at which the step schedule switches from the learning rate to lr2 (the lecture: 100,000).",
-    "init": "lecture: plain randn draws as in the notebook; scaled: part 3's Kaiming-style fixes (no hockey stick).",
+    "init": "lecture: plain randn draws as in the notebook (loss ≈ 27 at init: confidently wrong); saturated: the "
+            "softmax fixed (W2 × 0.01) but tanh still saturated; scaled: part 3's both fixes (no hockey stick).",
     "eval_every": "Train (subsample) and dev loss are measured every this many steps; auto keeps it to about 40 per run.",
     "step_n": "How many optimisation steps one click on Step runs before pausing again.",
 }

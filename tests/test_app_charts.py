@@ -170,8 +170,23 @@ def test_the_lecture_line_is_only_drawn_on_the_default_names():
     at.switch_page("app_pages/train.py").run()
     finish_a_run(small(at, steps=500))
     texts = [a.get("text", "") for a in loss_chart(at)["layout"]["annotations"]]
-    assert any(t.startswith("bigram baseline") for t in texts), texts
-    assert not any(t.startswith("lecture") for t in texts), texts
+    refs = [t for t in texts if t and not t.startswith("↑")]  # reference-line labels (not the clipping note)
+    assert any(t.startswith("bigram baseline") for t in refs), texts
+    assert all(t.startswith("bigram baseline") for t in refs), texts  # no lecture / preset target on other data
+
+
+def test_each_preset_draws_its_own_target_line():
+    at = new_app()
+    at.selectbox(key="preset").set_value("Init fixed (dev ≈ 2.10)").run()
+    at.switch_page("app_pages/train.py").run()
+    at.number_input(key="steps").set_value(300).run()  # steps differ from the preset: own settings → the lecture's
+    finish_a_run(at)
+    texts = [a.get("text", "") for a in loss_chart(at)["layout"]["annotations"]]
+    assert any(t.startswith("makemore part 2<br>2.17") for t in texts), texts
+    from explorer.settings import preset_of, build_configs, preset_values
+
+    m, t = build_configs(preset_values("Init fixed (dev ≈ 2.10)") | {"seed": 7}, 27)
+    assert preset_of(m, t) == "init_fixed" and preset_of(m, t.replace(steps=300)) is None
 
 
 def test_an_obvious_overfit_gets_a_plain_reading_and_a_known_test_loss_is_shown(monkeypatch):

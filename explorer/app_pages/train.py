@@ -5,7 +5,8 @@ import streamlit as st
 from explorer import charts, series
 from explorer.live_chart import live_plotly_chart
 from explorer.session import bigram_loss, default_fingerprint, get_holder, live, md_literal, show_status, values
-from explorer.settings import LECTURE_DEV_LOSS, build_configs
+from explorer.settings import build_configs, preset_of
+from mlp_lm.presets import target
 from mlp_lm.errors import MLPLMError
 from mlp_lm.reading import fit_reading
 from mlp_lm.schedule import lr_schedule
@@ -85,8 +86,9 @@ def _chart(snap) -> None:
     refs = {}
     if ds is not None and holder.run_names is not None:
         refs["bigram baseline"] = bigram_loss(holder.run_names.fingerprint, ds)
-        if holder.run_names.fingerprint == default_fingerprint():  # the lecture's figure is for its names list
-            refs["lecture"] = LECTURE_DEV_LOSS
+        if holder.run_names.fingerprint == default_fingerprint() and snap is not None:  # figures for that list only
+            goal = target(preset_of(snap.model_config, snap.train_config) or "lecture")  # own settings: the lecture's
+            refs[goal.label] = goal.dev
     if snap is None:  # no run yet: no chart (plotly.js is loaded with the first figure)
         live_plotly_chart(None, key="loss_chart", title="Loss curve")  # first, where the chart will be: kept, not remade
         st.caption("The loss curve appears here with the first training steps.")
