@@ -31,7 +31,7 @@ def rows(results, varied) -> list[dict]:
     return out
 
 
-def to_csv(table: list[dict], varied=()) -> str:
+def csv_text(table: list[dict], varied=()) -> str:
     """The rows as CSV text (header first; an empty loss is an empty cell, which pandas reads as NaN)."""
     columns = ["trial", *varied, *LOSS_COLUMNS] if not table else list(table[0])
     buf = io.StringIO()
@@ -49,7 +49,7 @@ def write_csv(path: str | os.PathLike, table: list[dict], varied=()) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(to_csv(table, varied))
+            f.write(csv_text(table, varied))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -19,7 +19,7 @@ import pytest
 from mlp_lm.errors import ConfigError
 from mlp_lm.grid import MAX_TRIALS, SCALING, Range, SearchSpec, lecture_base, parse_values
 from mlp_lm.grid_runner import GridRun, stop_flag_path
-from mlp_lm.grid_table import rows, to_csv
+from mlp_lm.grid_table import csv_text, rows
 from mlp_lm.runs import RUNS_ENV, RunStore
 from mlp_lm.trials import Trial, run_trial
 
@@ -195,7 +195,7 @@ def test_results_csv_reads_back_with_pandas(loky_results, tmp_path):
     table = rows(results, run.spec.varied)
     assert [r["dev_loss"] for r in table] == sorted(r["dev_loss"] for r in table)  # best first
     path = tmp_path / "grid.csv"
-    path.write_text(to_csv(table, run.spec.varied))
+    path.write_text(csv_text(table, run.spec.varied))
     df = pd.read_csv(path)
     assert list(df.columns[:3]) == ["trial", "hidden", "emb_dim"] and len(df) == 4
     assert df["dev_loss"].tolist() == pytest.approx([r["dev_loss"] for r in table])

@@ -120,7 +120,7 @@ def results() -> None:
              "run": st.column_config.TextColumn("run"), "message": st.column_config.TextColumn("note")}
     order = ["trial", *snap.varied, "status", "dev_loss", "train_loss", "seconds", "step", "run", "message"]
     st.dataframe(rows, column_order=order, column_config=conf, hide_index=True, key="grid_table")
-    st.download_button("Download CSV", grid_table.to_csv(rows, snap.varied), file_name=f"{snap.sweep}.csv",
+    st.download_button("Download CSV", grid_table.csv_text(rows, snap.varied), file_name=f"{snap.sweep}.csv",
                        mime="text/csv", key="grid_csv", on_click="ignore", icon=":material/download:")
     if any(r["dev_loss"] is not None for r in rows) and snap.varied:
         st.subheader("Dev loss vs each setting")
