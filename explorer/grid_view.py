@@ -1,10 +1,10 @@
 """The Hyperparameter search page's session side: the values typed on the page → a SearchSpec, and the search
 itself running in a background thread of the session's own, published as immutable snapshots.
 
-`GridSession` is plain Python (no Streamlit call): its thread drives `mlp_lm.grid_runner.GridRun` — the trials run
-in joblib's worker processes — and after every finished trial swaps in a new frozen `GridSnapshot`; the page only
-reads `snapshot()`. One per browser session (`get_grid()`: `st.cache_resource(scope="session", on_release=...)`), so
-a search never blocks the page or another session, and closing the tab stops it.
+Plain Python, no Streamlit (like holder.py): `GridSession`'s thread drives `mlp_lm.grid_runner.GridRun` — the trials
+run in joblib's worker processes — and after every finished trial swaps in a new frozen `GridSnapshot`; the page
+only reads `snapshot()`. One per browser session (explorer.grid_session.get_grid), so a search never blocks the page
+or another session, and closing the tab stops it.
 """
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field, replace
-
-import streamlit as st
 
 from mlp_lm.config import INITS, OPTIMIZERS
 from mlp_lm.errors import ConfigError
@@ -168,12 +166,3 @@ def dask_scheduler() -> str | None:
     """The Dask scheduler the server was started with ($MLP_LM_DASK_SCHEDULER), if any. A page never takes an
     address from a user: a client unpickles what a scheduler sends back."""
     return os.environ.get(DASK_ENV) or None
-
-
-def _release(grid: GridSession) -> None:
-    grid.close()
-
-
-@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
-def get_grid() -> GridSession:
-    return GridSession()

@@ -3,7 +3,8 @@ run in parallel worker processes; the results fill in as trials finish. Logic: e
 import streamlit as st
 
 from explorer import grid_charts
-from explorer.grid_view import CHOICES, PAGE_PARAMS, SCALING_VALUES, build_spec, dask_scheduler, get_grid
+from explorer.grid_session import get_grid
+from explorer.grid_view import CHOICES, PAGE_PARAMS, SCALING_VALUES, build_spec, dask_scheduler
 from explorer.series import fmt_duration
 from explorer.session import get_holder, values
 from explorer.settings import LABELS
