@@ -77,7 +77,13 @@ export default function ({ data: payload, parentElement }) {
   if (frame && frame.failed) { frame.remove(); frame = null; }  // the last load failed: try again
   if (!frame) frame = makeFrame(parentElement, data);
   frame.latest = fig;  // a slow load must not draw an older figure over a newer one
-  if (!fig) return;  // nothing to draw yet
+  if (!fig) {  // nothing to draw: take away whatever an earlier figure drew (a previous run's curve)
+    const gd = frame.contentDocument.getElementById("chart");
+    if (frame.contentWindow.Plotly && gd) frame.contentWindow.Plotly.purge(gd);
+    frame.style.height = "0px";
+    if (gd) gd.style.height = "0px";
+    return;
+  }
   frame.loadPlotly();
   const height = (fig.layout && fig.layout.height) || 450;
   let note = parentElement.querySelector(".mlp-lm-live-chart-error");

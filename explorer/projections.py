@@ -2,7 +2,9 @@
 
 Plain NumPy / scikit-learn; the page caches the t-SNE result (st.cache_data) keyed on C and its settings.
 `align` rotates a new 2-D layout onto the previous one (orthogonal Procrustes) so points do not flip or spin
-between live refreshes — PCA's signs and t-SNE's orientation are arbitrary.
+between live refreshes — PCA's signs and t-SNE's orientation are arbitrary. `spread_labels` and `crowded_view` keep
+labels legible where points pile up (the 2-D preset's consonants): labels are pushed apart from each other (each keeps a
+leader line to its point), and the view can zoom to the most crowded group.
 """
 from __future__ import annotations
 
@@ -46,6 +48,12 @@ def max_perplexity(n_points: int) -> float:
     return max(float(n_points - 1), 1.0)
 
 
+def perplexity_range(n_points: int) -> tuple[int, int]:
+    """(lowest, highest) whole perplexity to offer for n points: 2 … n − 2, or (2, 2) (then fixed) when n ≤ 4."""
+    hi = int(max_perplexity(n_points)) - 1
+    return 2, max(hi, 2)
+
+
 def tsne(C: np.ndarray, perplexity: float, seed: int = 0) -> np.ndarray:
     """2-D t-SNE of the rows of C (sklearn, PCA init, fixed seed)."""
     from sklearn.manifold import TSNE
@@ -85,3 +93,65 @@ def align_signs(prev: np.ndarray | None, cur: np.ndarray) -> np.ndarray:
     a, b = prev - prev.mean(0), cur - cur.mean(0)
     signs = np.where((a * b).sum(0) < 0, -1.0, 1.0)
     return cur * signs
+
+
+def _golden_dirs(n: int) -> np.ndarray:
+    """n fixed, well-spread unit vectors (golden angle): a deterministic way apart for points that coincide."""
+    a = np.arange(n) * 2.399963229728653
+    return np.stack([np.cos(a), np.sin(a)], axis=1)
+
+
+def spread_labels(xy: np.ndarray, min_dist: float, *, start: np.ndarray | None = None, iters: int = 150,
+                  pull: float = 0.01) -> np.ndarray:
+    """Positions for the labels of points `xy` (N, 2), each near its point and no two closer than about `min_dist`
+    (data units; the chart's axes have equal scale). Deterministic: rounds of pairwise pushes with a weak pull back to
+    each point, until no two labels touch. `start`: the previous refresh's label positions (shifted with their
+    points), so labels stay put while training moves the points and few rounds are needed."""
+    anchor = np.asarray(xy, dtype=np.float64)
+    n = len(anchor)
+    p = anchor.copy() if start is None or np.shape(start) != anchor.shape else np.asarray(start, dtype=np.float64).copy()
+    if n < 2 or not min_dist > 0:
+        return p
+    dirs = _golden_dirs(n)
+    off = ~np.eye(n, dtype=bool)
+    target = 1.08 * min_dist  # aim a little wide so the pull back cannot leave labels touching
+    for _ in range(iters):
+        d = p[:, None, :] - p[None, :, :]
+        dist = np.sqrt(np.einsum("ijk,ijk->ij", d, d))
+        near = (dist < target) & off
+        if not (near & (dist < min_dist)).any():
+            break
+        i, j = np.nonzero(near)
+        dij = dist[i, j][:, None]
+        unit = np.where(dij > 1e-9 * min_dist, d[i, j] / np.maximum(dij, 1e-300), (dirs[i] - dirs[j]) / 2)
+        push = np.zeros_like(p)
+        np.add.at(push, i, 0.5 * (target - dij) * unit)
+        p += push + pull * (anchor - p)
+    return p
+
+
+def crowded_view(xy: np.ndarray, min_dist: float, *, least: int = 4) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """((x0, x1), (y0, y1)) around the largest group of points whose labels would touch (single linkage at
+    `min_dist`), padded by 2 × min_dist; None when no group has `least` points (nothing worth zooming to)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    n = len(xy)
+    if n < least:
+        return None
+    dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    group = np.full(n, -1)
+    for i in range(n):  # connected components of "closer than min_dist"
+        if group[i] >= 0:
+            continue
+        group[i], todo = i, [i]
+        while todo:
+            j = todo.pop()
+            for k in np.flatnonzero((dist[j] < min_dist) & (group < 0)):
+                group[k] = i
+                todo.append(int(k))
+    ids, counts = np.unique(group, return_counts=True)
+    if counts.max() < least:
+        return None
+    members = xy[group == ids[np.argmax(counts)]]
+    pad = 2 * min_dist
+    (x0, y0), (x1, y1) = members.min(0) - pad, members.max(0) + pad
+    return (float(x0), float(x1)), (float(y0), float(y1))

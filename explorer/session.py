@@ -7,6 +7,8 @@ dropped — or when the cache is cleared. Keeping it in st.session_state instead
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import streamlit as st
 from streamlit.logger import get_logger
@@ -15,11 +17,12 @@ from mlp_lm.bigram import bigram_dev_loss
 from mlp_lm.errors import MLPLMError
 
 from . import projections
-from .holder import Holder
+from .holder import Holder, default_names
 from .settings import DEFAULT_PRESET, FIELDS, default_values
 
 REFRESH_SECONDS = 0.5  # live views refresh at 2 Hz while something can change
-STATUS_SECONDS = 1.5   # the sidebar's status line: the pages show the live numbers; every rerun costs the trainer CPU
+STATUS_SECONDS = REFRESH_SECONDS  # the sidebar's status line refreshes with the pages, so the two never disagree by
+                                  # more than one refresh (at 1.5 s it read step 43,256 beside the page's 51,701)
 _LOG = get_logger(__name__)
 
 
@@ -53,6 +56,15 @@ def values() -> dict:
     return {k: st.session_state[k] for k in FIELDS}
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:<>&])")
+
+
+def md_literal(s: str) -> str:
+    """User text for st.markdown (and widget labels): every Markdown / LaTeX / directive character backslash-escaped,
+    so `**b**`, `$x$` or `:red[x]` in a name show as typed."""
+    return _MD_SPECIAL.sub(r"\\\1", str(s))
+
+
 # ---- cached derived results (keyed on content, so they are shared safely between sessions) ---------------------------
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -62,6 +74,12 @@ def bigram_loss(fingerprint: str, _dataset) -> float | None:
         return float(bigram_dev_loss(_dataset))
     except MLPLMError:
         return None
+
+
+@st.cache_data(show_spinner=False)
+def default_fingerprint() -> str:
+    """The default names list's fingerprint (read once per server): the lecture's reference figures are for it."""
+    return default_names().fingerprint
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -89,11 +107,12 @@ def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> N
     _fragment()
 
 
-def status_text(snap, starting: bool = False) -> tuple[str, str, str]:
-    """(kind, icon, text) for a snapshot: kind is one of info / success / warning / error."""
+def status_text(snap, starting: bool = False, run: int | None = None) -> tuple[str, str, str]:
+    """(kind, icon, text) for a snapshot: kind is one of info / success / warning / error; `run` names the run, as
+    the Train page's progress line does."""
     if snap is None:
         return "info", ":material/info:", "No run yet — press **Start** (or **Step**) in the sidebar."
-    where = f"step {snap.step:,} / {snap.steps:,}"
+    where = (f"run {run} · " if run is not None else "") + f"step {snap.step:,} / {snap.steps:,}"
     if snap.status in ("running", "idle") and snap.step == 0 and starting:
         return "info", ":material/hourglass_top:", (
             f"**starting** — {where}. Loading the fast training kernel takes a few seconds the first time (longer on "
@@ -110,11 +129,11 @@ def status_text(snap, starting: bool = False) -> tuple[str, str, str]:
         return "success", ":material/check_circle:", f"**finished** — {where}{tail}"
     if snap.status == "stopped":
         return "warning", ":material/stop_circle:", f"**stopped** — {where}. **Start** begins a new run."
-    if snap.status == "diverged":
-        return "error", ":material/warning:", f"**diverged** — {snap.message}"
-    return "error", ":material/error:", f"**error** — {snap.message or 'training failed'}"
+    if snap.status == "diverged":  # the trainer's message may start with the status itself: not twice
+        return "error", ":material/warning:", f"**diverged** — {snap.message.removeprefix('diverged: ')}"
+    return "error", ":material/error:", f"**error** — {(snap.message or 'training failed').removeprefix('error: ')}"
 
 
-def show_status(snap, starting: bool = False) -> None:
-    kind, icon, text = status_text(snap, starting)
+def show_status(snap, starting: bool = False, run: int | None = None) -> None:
+    kind, icon, text = status_text(snap, starting, run)
     getattr(st, kind)(text, icon=icon)  # an icon given: else Streamlit loads its emoji table (~0.4 s) to look for one

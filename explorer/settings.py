@@ -12,11 +12,13 @@ from mlp_lm.schedule import SCHEDULES
 # Sidebar label → mlp_lm preset name. The first one is the default.
 PRESET_LABELS: dict[str, str] = {
     "Lecture (dev ≈ 2.17)": "lecture",
+    "Saturated tanh (broken on purpose)": "saturated",
+    "Init fixed (dev ≈ 2.10)": "init_fixed",
     "Fast": "fast",
     "2-D embeddings": "emb2",
+    "Beyond the lecture (dev ≈ 1.95)": "beyond",
 }
 DEFAULT_PRESET = next(iter(PRESET_LABELS))
-LECTURE_DEV_LOSS = 2.17  # the dev loss makemore part 2 reaches with the lecture preset
 
 MODEL_FIELDS = ("block_size", "emb_dim", "hidden", "init")
 TRAIN_FIELDS = ("steps", "batch_size", "optimizer", "lr", "lr2", "decay_step", "schedule", "weight_decay", "seed")
@@ -63,6 +65,17 @@ def default_values(label: str = DEFAULT_PRESET) -> dict:
     """Every widget's starting value: the preset's, then TrainConfig's defaults (e.g. the lecture's seed)."""
     base = TrainConfig()
     return {k: getattr(base, k) for k in TRAIN_FIELDS} | preset_values(label)
+
+
+def preset_of(model: ModelConfig, train: TrainConfig) -> str | None:
+    """The mlp_lm preset whose recipe these configs follow (the seed aside), or None for settings of one's own."""
+    for name in PRESET_LABELS.values():
+        m, t = split_preset(name)
+        t = {**t, "decay_step": t.get("decay_step") or t["steps"] // 2}
+        if all(getattr(model, k) == v for k, v in m.items()) and all(
+                (train.decay_at if k == "decay_step" else getattr(train, k)) == v for k, v in t.items()):
+            return name
+    return None
 
 
 def eval_interval(steps: int, choice) -> int:

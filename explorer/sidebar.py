@@ -14,13 +14,16 @@ from .holder import Holder
 from .session import STATUS_SECONDS, get_holder, live, show_status, values
 
 HELP = {
-    "preset": "Lecture: makemore part 2's exact recipe (dev ≈ 2.17 after 200,000 steps). Fast: part 3's init, Adam, "
-              "bigger batches and one-cycle — lecture quality in seconds. 2-D embeddings: the lecture's first model, "
-              "whose raw embedding scatter is the plot from the video.",
+    "preset": "The lecture's stages. Lecture: makemore part 2's exact recipe (dev ≈ 2.17 after 200,000 steps). "
+              "Saturated tanh: part 3's softmax fix alone, so the tanh layer starts saturated (watch the health "
+              "panel). Init fixed: part 3's both fixes (dev ≈ 2.10). Fast: lecture quality in seconds (Adam, "
+              "one-cycle). 2-D embeddings: the lecture's first model, whose raw scatter of C is the plot from the "
+              "video. Beyond the lecture: a wider flat MLP with AdamW that beats part 5's WaveNet (dev ≈ 1.95).",
     "lr": "Applies at once to a running or paused run (the other settings apply to the next run).",
     "lr2": "The rate after the decay step (step schedule) or the final rate (cosine). Also live.",
     "decay_step": "The step at which the step schedule switches from the learning rate to lr2 (the lecture: 100,000).",
-    "init": "lecture: plain randn draws as in the notebook; scaled: part 3's Kaiming-style fixes (no hockey stick).",
+    "init": "lecture: plain randn draws as in the notebook (loss ≈ 27 at init: confidently wrong); saturated: the "
+            "softmax fixed (W2 × 0.01) but tanh still saturated; scaled: part 3's both fixes (no hockey stick).",
     "eval_every": "Train (subsample) and dev loss are measured every this many steps; auto keeps it to about 40 per run.",
     "step_n": "How many optimisation steps one click on Step runs before pausing again.",
 }
@@ -74,15 +77,37 @@ def _apply_preset() -> None:
         ss[k] = v
 
 
+def _status_now(holder: Holder) -> tuple[int, str | None]:
+    s = holder.snapshot()
+    return holder.run_id, (s.status if s is not None else None)
+
+
+def _show_live_status(holder: Holder) -> None:
+    st.session_state["status_shown"] = _status_now(holder)  # what the sidebar says now (see _early_status)
+    show_status(holder.snapshot(), _first_chunk(holder), run=holder.run_id)
+
+
+def _early_status(holder: Holder, box) -> None:
+    """Fill the status slot at once, before the page is drawn: the same line as before if the run and its status are
+    unchanged, else a neutral "updating" — never the old status beside the new page (e.g. "finished" just after a
+    new Start, while the page already shows the new run's step 0). draw_status replaces it after the page."""
+    shown = st.session_state.get("status_shown")
+    with box:
+        if shown is not None and shown != _status_now(holder):
+            st.info(f"**updating** — run {holder.run_id}", icon=":material/sync:")
+        else:
+            show_status(holder.snapshot(), _first_chunk(holder), run=holder.run_id)
+
+
 def draw_status(holder: Holder, box) -> None:
-    """The live status line, drawn into `box` (a sidebar container made by draw()).
+    """The live status line, drawn into `box` (the sidebar slot made by draw()).
 
     app.py calls this after the page, so within one script run the page's numbers are updated before the status
-    says e.g. "paused": whoever reads "paused" also reads the step it paused at.
+    says e.g. "paused": whoever reads "paused" also reads the step it paused at. It refreshes as often as the pages'
+    live views (session.STATUS_SECONDS), so the two agree within one refresh.
     """
     with box:
-        live(holder, lambda: show_status(holder.snapshot(), _first_chunk(holder)),
-             key="sidebar_status", every=STATUS_SECONDS)
+        live(holder, lambda: _show_live_status(holder), key="sidebar_status", every=STATUS_SECONDS)
 
 
 def draw(holder: Holder):
@@ -90,7 +115,6 @@ def draw(holder: Holder):
     ss = st.session_state
     with st.sidebar:
         st.markdown("### :material/psychology: MLP LM Explorer")
-        box = st.container()
 
         c1, c2 = st.columns(2)
         c1.button("Start", key="btn_start", on_click=_control, args=("start",), type="primary", width="stretch",
@@ -105,6 +129,9 @@ def draw(holder: Holder):
         c2.button("Reset", key="btn_reset", on_click=_control, args=("reset",), width="stretch",
                   icon=":material/restart_alt:",
                   help="Stop the run and make a fresh one (step 0, new init) from the settings below.")
+        # under the buttons: a button's tooltip opens above it, so it never covers the status after a click
+        box = st.empty()
+        _early_status(holder, box)
         if ss.get("control_error"):
             st.error(ss["control_error"])
 

@@ -12,7 +12,8 @@ from .errors import ConfigError
 from .schedule import SCHEDULES
 
 LECTURE_SEED = 2147483647  # the notebook's torch.Generator().manual_seed(2147483647)
-INITS = ("lecture", "scaled")  # ModelConfig.init: see model.init_params
+INITS = ("lecture", "saturated", "scaled")  # ModelConfig.init, part 3's steps: plain randn → softmax fixed (tanh
+                                            # still saturated) → both fixed; see model.init_params
 OPTIMIZERS = ("sgd", "adam", "adamw")
 ENGINES = ("auto", "fast", "reference")
 MAX_STEPS = 100_000_000

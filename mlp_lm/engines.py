@@ -1,6 +1,6 @@
 """Which engine trains a run, and how a run starts at once on a machine that has never compiled the fused kernel.
 
-The fused numba kernel (fast.py) is compiled on a machine's first run and cached on disk (numba's cache=True): a
+The fused numba kernel (kernel.py, driven by fast.py) is compiled on a machine's first run and cached on disk (numba's cache=True): a
 few seconds on a quiet machine, ~20 s on a busy one. So with engine "auto" on the CPU, a run whose kernel is not in
 the cache yet
   1. starts training at once on the autograd reference engine (reference.py),
@@ -46,10 +46,10 @@ def kernel_cached() -> bool:
     Reads numba's cache index (numba 0.68's FunctionCache); anything unexpected counts as "not cached".
     """
     try:
-        from . import fast
+        from . import kernel
 
-        dispatchers = (fast._train, fast._forward_backward, fast._views)
-        magic = fast._train.targetctx.codegen().magic_tuple()
+        dispatchers = (kernel._train, kernel._forward_backward, kernel._views, kernel._scratch)
+        magic = kernel._train.targetctx.codegen().magic_tuple()
         return all(any(key[1] == magic for key in d._cache._cache_file._load_index()) for d in dispatchers)
     except Exception:
         return False

@@ -23,7 +23,8 @@ class ModelConfig:
     emb_dim: int = 10       # size of each character's embedding row in C
     hidden: int = 200       # tanh units in the hidden layer
     vocab_size: int = 27    # characters including '.' (index 0)
-    init: str = "lecture"   # "lecture": the notebook's plain randn draws; "scaled": part 3's Kaiming-style fixes
+    init: str = "lecture"   # "lecture": plain randn (loss ~27 at init); "saturated": softmax fixed, tanh saturated;
+                            # "scaled": part 3's both fixes (softmax and Kaiming-style tanh)
 
     def __post_init__(self):
         for name, lo, hi in (("block_size", 1, 64), ("emb_dim", 1, 256), ("hidden", 1, 4096), ("vocab_size", 2, 256)):
@@ -51,22 +52,26 @@ def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
 def init_params(cfg: ModelConfig, seed: int = LECTURE_SEED, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """Draw C, W1, b1, W2, b2 in the notebook's order from torch.Generator().manual_seed(seed).
 
-    "lecture" is exactly `torch.randn(shape, generator=g)` for each; "scaled" multiplies those same draws by
-    part 3's factors: W1 by (5/3)/sqrt(fan_in), b1 by 0.01, W2 by 0.01, b2 by 0.
+    "lecture" is exactly `torch.randn(shape, generator=g)` for each: large logits, so the first loss is ~27
+    ("confidently wrong"). Part 3 fixes it in two steps, multiplying those same draws:
+    "saturated" — the softmax fix only: W2 by 0.01, b2 by 0 (first loss ≈ −ln(1/V) ≈ 3.3), but W1 and b1 stay
+    plain randn, so the pre-activations have std ≈ sqrt(fan_in) and most tanh units sit at ±1 (no gradient);
+    "scaled" — both fixes: also W1 by (5/3)/sqrt(fan_in) (Kaiming for tanh) and b1 by 0.01.
     """
     g = torch.Generator().manual_seed(seed)
     p = {name: torch.randn(shape, generator=g) for name, shape in param_shapes(cfg).items()}
+    if cfg.init in ("saturated", "scaled"):
+        p["W2"] *= 0.01
+        p["b2"] *= 0.0
     if cfg.init == "scaled":
         fan_in = cfg.block_size * cfg.emb_dim
         p["W1"] *= (5 / 3) / math.sqrt(fan_in)
         p["b1"] *= 0.01
-        p["W2"] *= 0.01
-        p["b2"] *= 0.0
     return {k: v.to(device) for k, v in p.items()}
 
 
 def hidden_layer(params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-    """h = tanh(C[X].view(N, -1) @ W1 + b1), the activations the app shows for tanh saturation."""
+    """h = tanh(C[X].view(N, -1) @ W1 + b1): the hidden activations (diagnostics.health measures their saturation)."""
     emb = params["C"][X]
     return torch.tanh(emb.view(emb.shape[0], -1) @ params["W1"] + params["b1"])
 

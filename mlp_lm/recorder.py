@@ -29,14 +29,15 @@ def default_name(model: dict, train: dict) -> str:
 
 class RunRecorder:
     def __init__(self, store: RunStore, trainer, data: DataInfo, *, source: str = "cli", sweep: str | None = None,
-                 name: str | None = None, words=None, timeline=None):
+                 name: str | None = None, words=None, timeline="auto"):
         self.store, self.trainer, self.data = store, trainer, data
         self.source, self.sweep = source, sweep
         self.run_id = new_run_id()
         self.created = now_iso()
         self.name = name or default_name(trainer.model_cfg.to_dict(), trainer.cfg.to_dict())
         self.words = words
-        self.timeline = timeline      # optional: a callable () -> bytes of timeline.safetensors
+        # a callable () -> bytes of timeline.safetensors; "auto": the trainer's own embedding timeline
+        self.timeline = getattr(trainer, "timeline_bytes", None) if timeline == "auto" else timeline
         self.error: str | None = None  # the last write failure, if any
         self._made = False
         self._last_save = 0.0         # time.monotonic() of the last save / of the last loss-history write

@@ -328,4 +328,4 @@ class RunStore:
         return RunRecorder(self, trainer, data, **kw)
 
 
-from .recorder import RunRecorder, train_run  # noqa: E402  (recorder.py builds on the names above)
+from .recorder import RunRecorder, train_run  # noqa: E402, F401  (recorder.py builds on the names above)

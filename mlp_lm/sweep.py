@@ -9,7 +9,13 @@ copy of the parameters, with the trainer's fused engine so 1,000 steps take a fr
   * suggestions from the smoothed curve with fastai's trimming (first num//10 points, last 5, anything after a NaN):
       "valley"        fastai's default: ~2/3 of the way down the longest decreasing stretch of the curve,
       "steepest"      Lightning's: where the smoothed loss falls fastest against log10(lr),
-      "minimum / 10"  fastai's classic rule: the rate at the lowest smoothed loss, divided by 10.
+      "minimum / 10"  fastai's classic rule: the rate at the lowest smoothed loss, divided by 10,
+      "lowest loss"   the lecture's own reading: the rate at the bottom of the smoothed curve (makemore part 2
+                      reads 0.1 there, exponent −1).
+
+The rules differ because the sweep trains as it goes: each rate is tried on a model already trained by all the smaller
+rates before it, so early rates are also early steps. fastai's and Lightning's rules aim below the bottom, where a
+whole run at one rate stays stable; the lecture takes the bottom and decays it ×10 later in the run.
 
 `suggest(lrs, losses)` is the pure part, usable on any curve.
 """
@@ -116,6 +122,8 @@ def suggest(lrs, losses, beta: float = 0.98, *, skip_start: int | None = None, s
     finite = np.isfinite(sm)
     loss_there = np.interp(math.log10(lr), np.log10(lrs[finite]), sm[finite])  # on the drawn curve (clamped at its ends)
     out["minimum / 10"] = (lr, float(loss_there))
+
+    out["lowest loss"] = (float(lr_t[i]), float(sm_t[i]))  # the lecture's reading: the bottom of the curve
     return out
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -22,55 +21,17 @@ import torch
 from .config import TrainConfig
 from .data import Dataset
 from .errors import ConfigError
-from .history import LossHistory
-from .model import ModelConfig, evaluate, init_params
 from . import engines
 from .engines import make_engine  # noqa: F401  (re-exported: sweep.py and older code import it from here)
+from .history import LossHistory
+from .instruments import Instruments
+from .model import ModelConfig, evaluate, init_params
 from .schedule import lr_schedule
+from .snapshot import STATUSES, Eval, Snapshot  # noqa: F401  (re-exported)
 
-STATUSES = ("idle", "running", "paused", "finished", "stopped", "diverged", "error")
 DIVERGE_FACTOR = 10.0  # a loss above 10× the run's first loss (or non-finite) ends the run as "diverged"
 MAX_EVALS = 2_000      # evaluations kept in a snapshot; older ones are thinned beyond this
 CHUNK_SECONDS = 0.1    # target wall time of one chunk: sets the snapshot rate and how fast pause/stop take effect
-
-
-@dataclass(frozen=True)
-class Eval:
-    step: int
-    train: float  # mean loss on a fixed subsample of the training split
-    dev: float    # mean loss on the whole dev split
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    status: str                       # one of STATUSES
-    step: int                         # optimisation steps done
-    steps: int                        # steps in the run
-    lr: float                         # learning rate of the next step
-    loss_steps: np.ndarray            # x of the per-step loss history (bounded; see history.py)
-    losses: np.ndarray                # training-minibatch loss at those steps
-    evals: tuple[Eval, ...]           # periodic train/dev evaluations
-    steps_per_s: float                # recent training speed
-    elapsed: float                    # seconds spent training (pauses excluded)
-    message: str                      # why a run diverged or failed; empty otherwise
-    params: dict[str, torch.Tensor]   # CPU copies of C, W1, b1, W2, b2 at `step`
-    model_config: ModelConfig
-    train_config: TrainConfig         # as in force now (the learning rate may have changed live)
-    version: int = 0                  # increases with every published snapshot
-    final: dict | None = None         # {"train", "dev", "test"}: full-split losses once the run has ended (not "error")
-    engine: str = ""                  # "fast", "reference", or "reference (compiling the fast kernel)" — see engines.py
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("finished", "stopped", "diverged", "error")
-
-    @property
-    def last_loss(self) -> float:
-        return float(self.losses[-1]) if len(self.losses) else float("nan")
-
-    @property
-    def last_eval(self) -> Eval | None:
-        return self.evals[-1] if self.evals else None
 
 
 def resolve_device(device: str) -> torch.device:
@@ -107,6 +68,7 @@ class Trainer:
         self._final: dict | None = None
         self._engine_name = ""
         self._handover = False        # training on the reference engine until the fused kernel is compiled
+        self._inst = Instruments(dataset, train_cfg)  # health and the embedding timeline (instruments.py)
         self._snapshot = self._make_snapshot("idle", "", self.params0)
 
     # ---- reading ---------------------------------------------------------------------------------------------------
@@ -117,6 +79,10 @@ class Trainer:
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def timeline_bytes(self) -> bytes:
+        """The embedding timeline as safetensors bytes (call from the training thread, e.g. in a callback)."""
+        return self._inst.timeline_bytes()
 
     def add_callback(self, event: str, fn: Callable[[Snapshot], None]) -> None:
         """Call fn(snapshot) in the training thread on "on_chunk", "on_eval" or "on_end"."""
@@ -203,10 +169,12 @@ class Trainer:
         lr = float(self._lr_at(min(self._step, max(self.cfg.steps - 1, 0)), 1)[0])
         return Snapshot(status, self._step, self.cfg.steps, lr, steps, losses, tuple(self._evals), self._sps,
                         self._elapsed, message, params, self.model_cfg, self.cfg, self._version,
-                        None if self._final is None else dict(self._final), self._engine_name)
+                        None if self._final is None else dict(self._final), self._engine_name, **self._inst.fields())
 
     def _publish(self, status: str, message: str = "", event: str = "on_chunk") -> None:
         params = self._engine.params() if self._engine is not None else self._snapshot.params
+        if self._engine is not None:
+            self._inst.published(self._step, params)
         self._snapshot = self._make_snapshot(status, message, params)
         for fn in self.callbacks[event]:
             fn(self._snapshot)
@@ -215,6 +183,8 @@ class Trainer:
         ds = self.dataset
         rows = self._train_rows
         self._evals.append(Eval(self._step, evaluate(params, ds.Xtr[rows], ds.Ytr[rows]), evaluate(params, ds.Xdev, ds.Ydev)))
+        lr = float(self._lr_at(max(self._step - 1, 0), 1)[0])  # the rate of the step just taken
+        self._inst.evaluated(params, self._engine, lr, self._step, self._elapsed)
         if len(self._evals) > MAX_EVALS:  # bounded like the loss history: thin out the older half
             self._evals = self._evals[: MAX_EVALS // 2 : 2] + self._evals[MAX_EVALS // 2 :]
 
@@ -271,6 +241,7 @@ class Trainer:
         self._publish("running", "preparing the training kernel…")  # loading it can take a moment
         self._engine, self._handover = engines.first_engine(self.params0, ds.Xtr, ds.Ytr, cfg)
         self._name_engine()
+        self._inst.start(self.params0, float(self._lr_at(0, 1)[0]))
         self._publish("running" if not self._paused else "paused")
         chunk, total = 16, cfg.steps
         while self._step < total:

@@ -212,7 +212,7 @@ def test_a_finished_run_shows_curve_evals_and_references():
     assert "dev (eval)" in names and "train (eval)" in names and any(n.startswith("smoothed") for n in names)
     assert len(numbers(fig["data"][0]["x"])) <= 2_000
     texts = [a.get("text", "") for a in fig["layout"].get("annotations", [])]
-    assert any(t.startswith("bigram baseline") for t in texts) and any(t.startswith("lecture 2.17") for t in texts)
+    assert any(t.startswith("bigram baseline") for t in texts) and any(t.startswith("makemore part 2<br>2.17") for t in texts)
     assert any("finished" in s.value for s in at.sidebar.success)
 
 
@@ -385,7 +385,8 @@ def test_projections_pca_tsne_neighbours_and_alignment():
 def test_presets_build_valid_configs_and_changes_are_listed():
     from explorer.settings import PRESET_LABELS, build_configs, default_values, pending_changes
 
-    assert list(PRESET_LABELS)[:3] == ["Lecture (dev ≈ 2.17)", "Fast", "2-D embeddings"]
+    assert list(PRESET_LABELS) == ["Lecture (dev ≈ 2.17)", "Saturated tanh (broken on purpose)",
+                                   "Init fixed (dev ≈ 2.10)", "Fast", "2-D embeddings", "Beyond the lecture (dev ≈ 1.95)"]
     lecture = default_values("Lecture (dev ≈ 2.17)")
     m, t = build_configs(lecture, 27)
     assert (m.n_params, t.steps, t.lr, t.lr2, t.decay_at, t.batch_size, t.threads) == (11_897, 200_000, 0.1, 0.01, 100_000, 32, 1)

@@ -48,9 +48,11 @@ def assert_params_close(a, b, rtol=1e-4, atol=1e-5):
 
 @pytest.mark.parametrize(
     "T,E,H,V,B",
-    [(1, 2, 8, 5, 1), (2, 16, 64, 40, 7), (3, 10, 32, 27, 32), (5, 4, 8, 12, 3), (4, 7, 50, 33, 1), (3, 3, 17, 6, 64)],
+    [(1, 2, 8, 5, 1), (2, 16, 64, 40, 7), (3, 10, 32, 27, 32), (5, 4, 8, 12, 3), (4, 7, 50, 33, 1), (3, 3, 17, 6, 64),
+     (8, 32, 64, 27, 256)],
 )
-def test_grads_match_autograd(T, E, H, V, B):
+@pytest.mark.parametrize("tables", [False, True])  # the first layer as matmuls and as lookup tables
+def test_grads_match_autograd(T, E, H, V, B, tables):
     seed = T * 1000 + E * 100 + H
     params = random_params(T, E, H, V, seed)
     g = torch.Generator().manual_seed(seed + 1)
@@ -59,7 +61,7 @@ def test_grads_match_autograd(T, E, H, V, B):
     leaf = {k: v.clone().requires_grad_(True) for k, v in params.items()}
     loss = loss_fn(leaf, X, Y)
     loss.backward()
-    fast_loss, fast_grads = grads(params, X, Y)
+    fast_loss, fast_grads = grads(params, X, Y, tables=tables)
     assert fast_loss == pytest.approx(loss.item(), rel=1e-5, abs=1e-5)
     assert set(fast_grads) == set(PARAM_NAMES)
     for k in PARAM_NAMES:
@@ -103,6 +105,27 @@ def test_run_matches_reference(ds, optimizer, wd, lr):
         assert lr_fast.dtype == np.float64 and lr_fast.shape == lr_ref.shape
         np.testing.assert_allclose(lr_fast, lr_ref, rtol=1e-5, atol=1e-4)
     assert_params_close(fast.params(), ref.params())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_lookup_tables_match_reference_at_beyond_sizes(ds, optimizer):
+    """Block 8, emb 32, batch 256: the sizes where use_tables picks the lookup-table first layer."""
+    from mlp_lm.data import load_dataset
+    from mlp_lm.fast import use_tables
+
+    ds8 = load_dataset(None, 8)
+    mcfg = ModelConfig(block_size=8, emb_dim=32, hidden=64, vocab_size=len(ds8.vocab), init="scaled")
+    assert use_tables(27, 32, 8, 64, 256) and not use_tables(27, 10, 3, 200, 32)
+    cfg = TrainConfig(optimizer=optimizer, weight_decay=0.1, lr=0.05 if optimizer == "sgd" else 5e-3, batch_size=256)
+    params = init_params(mcfg, 7)
+    ref, fast = ReferenceEngine(params, ds8.Xtr, ds8.Ytr, cfg), FastEngine(params, ds8.Xtr, ds8.Ytr, cfg)
+    forced = FastEngine(params, ds8.Xtr, ds8.Ytr, cfg, tables=False)
+    idx, lrs = minibatches(len(ds8.Ytr), 30, 256), np.full(30, cfg.lr)
+    losses = ref.run(idx, lrs)
+    np.testing.assert_allclose(fast.run(idx, lrs), losses, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(forced.run(idx, lrs), losses, rtol=1e-5, atol=1e-4)
+    assert_params_close(fast.params(), ref.params())
+    assert_params_close(forced.params(), fast.params())
 
 
 def test_other_shapes_and_batch_one_match_reference():

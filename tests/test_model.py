@@ -55,3 +55,24 @@ def test_bad_config():
     for bad in (dict(block_size=0), dict(emb_dim=-1), dict(hidden=10**6), dict(init="xavier"), dict(block_size=2.5)):
         with pytest.raises(ConfigError):
             ModelConfig(**bad)
+
+
+def test_saturated_init_fixes_the_softmax_only():
+    lec, sat = init_params(ModelConfig()), init_params(ModelConfig(init="saturated"))
+    for k in ("C", "W1", "b1"):
+        assert torch.equal(sat[k], lec[k]), k  # tanh's inputs as plain randn: saturated
+    assert torch.allclose(sat["W2"], lec["W2"] * 0.01) and torch.all(sat["b2"] == 0)
+
+
+def test_the_three_inits_at_the_start(small_ds):
+    """Part 3's story on real data: lecture is confidently wrong (~27), saturated fixes the loss but not tanh."""
+    X, Y = small_ds.Xtr[:2000], small_ds.Ytr[:2000]
+    out = {}
+    for init in ("lecture", "saturated", "scaled"):
+        p = init_params(ModelConfig(init=init))
+        logits, h = forward(p, X)
+        out[init] = (F.cross_entropy(logits, Y).item(), (h.abs() > 0.97).float().mean().item())
+    assert out["lecture"][0] > 15
+    assert abs(out["saturated"][0] - math.log(27)) < 0.1 and abs(out["scaled"][0] - math.log(27)) < 0.1
+    assert out["saturated"][1] > 0.6 and out["scaled"][1] < 0.3  # measured: 70 % and 20 % with |h| > 0.97
+    assert out["lecture"][1] == out["saturated"][1]

@@ -32,7 +32,7 @@ def test_params_untouched_and_lengths(setup):
     assert r.lrs[0] == pytest.approx(1e-3) and np.all(np.diff(r.lrs) > 0)
     if not r.stopped_early:
         assert n == 300 and r.lrs[-1] == pytest.approx(1.0)
-    assert set(r.suggestions) == {"valley", "steepest", "minimum / 10"}
+    assert set(r.suggestions) == {"valley", "steepest", "minimum / 10", "lowest loss"}
     for lr, loss in r.suggestions.values():
         assert isinstance(lr, float) and isinstance(loss, float) and lr > 0
 
@@ -120,8 +120,23 @@ def test_suggestions_on_u_curve():
     valley_lr, _ = s["valley"]
     assert 1e-3 < valley_lr < lrs[i_min]  # in the descending part, before the minimum
     assert s["minimum / 10"][0] == pytest.approx(lrs[i_min] / 10)
+    assert s["lowest loss"] == (pytest.approx(lrs[i_min]), pytest.approx(losses[i_min]))  # the lecture's reading
     for lr, loss in s.values():
         assert loss == pytest.approx(np.interp(np.log10(lr), np.log10(lrs), losses), rel=1e-3, abs=1e-3)
+
+
+def test_lowest_loss_is_the_bottom_of_the_smoothed_curve_after_trimming():
+    """The lecture's reading: argmin of the smoothed, trimmed curve — not a raw dip, not the trimmed ends."""
+    lrs, losses = _u_curve()
+    spiky = losses.copy()
+    spiky[120] -= 5.0  # one lucky minibatch: smoothing must not chase it
+    spiky[-3:] = -1.0  # inside the trimmed end (the smoothing is causal: earlier points do not see it)
+    s = suggest(lrs, spiky, beta=0.9, skip_start=20)
+    sm = smooth(spiky, 0.9)[20:-5]
+    i = int(np.argmin(sm))
+    assert s["lowest loss"] == (pytest.approx(lrs[20 + i]), pytest.approx(sm[i]))
+    assert s["minimum / 10"][0] == pytest.approx(s["lowest loss"][0] / 10)
+    assert s["lowest loss"][0] > s["valley"][0]  # the bottom lies beyond fastai's valley
 
 
 def test_suggest_trims_nans_and_short_input():

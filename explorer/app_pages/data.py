@@ -29,12 +29,21 @@ def use_default() -> None:
     ss.pop("data_error", None)
 
 
-up = st.file_uploader("Use your own names: upload a text file, one name per line (UTF-8, ≤ 5 MB)", key="data_upload")
-if up is not None and up.file_id != holder.last_upload:
+def use_upload() -> None:
+    """Upload callback: runs before the rerun, so the sidebar (drawn first) already names the new file."""
+    up = ss.get("data_upload")
+    if up is None or up.file_id == holder.last_upload:
+        return
     try:
         holder.load_upload(up.name, up.getvalue(), up.file_id)  # bytes stay in memory; nothing is written to disk
     except MLPLMError:
         pass  # holder.last_upload_error keeps the message while this file stays in the uploader
+
+
+up = st.file_uploader("Use your own names: upload a text file, one name per line (UTF-8, ≤ 5 MB)", key="data_upload",
+                      on_change=use_upload)
+if up is not None and up.file_id != holder.last_upload:  # e.g. the file came before this page's callback existed
+    use_upload()
 if up is not None and up.file_id == holder.last_upload and holder.last_upload_error:
     st.error(f"{up.name}: {holder.last_upload_error}. Still using {holder.names.name}.")
 with st.expander("…or paste a list, or go back to the default names", expanded=False):

@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from explorer import charts, projections
-from explorer.session import get_holder, live, tsne_layout
+from explorer import embedding_chart, projections
+from explorer.session import get_holder, live, md_literal, tsne_layout
 
 holder = get_holder()
 ss = st.session_state
@@ -21,17 +21,25 @@ def render() -> None:
     E = snap.model_config.emb_dim
     VIEWS = ("raw dimensions", "PCA", "t-SNE")
 
-    c1, c2, c3 = st.columns([1.3, 2, 1.3])
+    c1, c2, c3 = st.columns([1.7, 2, 1.2])
     view = c1.radio("View", VIEWS, key="emb_view", persist_state="session", horizontal=True)
+    zoom = c1.toggle("Zoom to the crowded group", key="emb_zoom", persist_state="session",
+                     help="Points that pile up (in the 2-D run, most consonants) get their own view. Labels are also "
+                          "pushed apart where they would overlap, each joined to its point by a thin line.")
     if view == "raw dimensions":
         a, b = c2.columns(2)
         dx = a.selectbox("x = dimension", range(E), index=0, key=f"emb_dx_{E}")
         dy = b.selectbox("y = dimension", range(E), index=min(1, E - 1), key=f"emb_dy_{E}")
     elif view == "t-SNE":
         a, b = c2.columns([3, 1])
-        pmax = int(projections.max_perplexity(len(itos)))
-        perplexity = a.slider("Perplexity (< number of characters)", 2, max(pmax - 1, 2), min(5, max(pmax - 1, 2)),
-                              key=f"emb_perplexity_{pmax}", help="sklearn's TSNE requires perplexity < the number of points.")
+        lo, hi = projections.perplexity_range(len(itos))
+        if hi > lo:
+            perplexity = a.slider("Perplexity (< number of characters)", lo, hi, min(5, hi), key=f"emb_perplexity_{hi}",
+                                  help="sklearn's TSNE requires perplexity < the number of points.")
+        else:  # 2–4 characters: no range to choose from
+            perplexity = min(lo, len(itos) - 1)
+            a.caption(f"Perplexity {perplexity:g}: t-SNE's perplexity must stay below the number of points, and with "
+                      f"only {len(itos)} characters there is nothing to choose. PCA shows so few points just as well.")
         tsne_seed = b.number_input("Seed", 0, 10_000, 0, key="emb_tsne_seed")
     pick = c3.selectbox("Nearest neighbours of", itos, index=itos.index("a") if "a" in itos else 0, key=f"emb_pick_{len(itos)}",
                         format_func=lambda ch: f"'{ch}'")
@@ -46,23 +54,31 @@ def render() -> None:
         prev = ss.get(prev_key)
         if view == "raw dimensions":
             xy = projections.raw(C, dx, dy)
-            xt, yt, title = f"C[:, {dx}]", f"C[:, {dy}]", f"raw dimensions {dx} and {dy} of {E}"
+            xt, yt, title = f"C[:, {dx}]", f"C[:, {dy}]", f"C: dimensions {dx} and {dy} of {E}"
         elif view == "PCA":
             xy, ratio = projections.pca(C)
             xy = projections.align_signs(prev, xy)
             xt, yt = f"PC1 ({100 * ratio[0]:.1f}% of variance)", f"PC2 ({100 * ratio[1]:.1f}% of variance)"
-            title = f"PCA of {E}-D embeddings: {100 * (ratio[0] + ratio[1]):.1f}% of the variance shown"
+            title = f"PCA of {E}-D C: {100 * (ratio[0] + ratio[1]):.0f}% of the variance"
         else:
             xy = projections.align(prev, tsne_layout(C, float(perplexity), int(tsne_seed)))
-            xt, yt, title = "t-SNE 1", "t-SNE 2", f"t-SNE of {E}-D embeddings (perplexity {perplexity})"
-        ss[prev_key] = xy
+            xt, yt, title = "t-SNE 1", "t-SNE 2", f"t-SNE of {E}-D C, perplexity {perplexity:g}"
+        labels_key = f"emb_labels_{view}_{zoom}_{holder.run_id}"
+        prev_labels = ss.get(labels_key)
+        if prev is not None and prev_labels is not None and prev.shape == xy.shape:
+            prev_labels = prev_labels + (xy - prev)  # labels move with their points, then settle
+        box, labels, crowded = embedding_chart.embedding_view(xy, zoom=zoom, prev_labels=prev_labels)
+        ss[prev_key], ss[labels_key] = xy, labels
         i = itos.index(pick)
         nn = projections.nearest(C, i, k)
         left, right = st.columns([3, 1])
-        left.plotly_chart(charts.embedding_figure(xy, itos, x_title=xt, y_title=yt, title=f"{title} · step {s.step:,}",
-                                                  highlight=i, neighbours=[j for j, _ in nn]),
+        if zoom and crowded is None:
+            left.caption("No group of points crowds together: showing them all.")
+        left.plotly_chart(embedding_chart.embedding_figure(xy, itos, x_title=xt, y_title=yt, title=f"{title} · step {s.step:,}",
+                                                           highlight=i, neighbours=[j for j, _ in nn], labels=labels,
+                                                           view=box),
                           key="emb_chart", config={"displaylogo": False})
-        right.markdown(f"**Closest to '{pick}'** (cosine, all {E} dims)")
+        right.markdown(f"**Closest to {md_literal(repr(pick))}** (cosine, all {E} dims)")
         right.dataframe({"char": [f"'{itos[j]}'" for j, _ in nn], "cosine": [round(sim, 3) for _, sim in nn],
                          "kind": [projections.category(itos[j]) for j, _ in nn]}, hide_index=True)
         right.caption("Vowels red, consonants blue, '.' black. Similar rows mean the model treats the characters as "

@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from explorer import charts
-from explorer.session import get_holder
+from explorer import charts, sampler_charts
+from explorer.session import get_holder, md_literal
 from mlp_lm.errors import MLPLMError
 from mlp_lm.sampler import SAMPLE_SEED, label, next_step, sample, score
 
@@ -14,6 +14,7 @@ st.caption("The lecture's loop: start from `block_size` dots, look at the next-c
            "shift it into the context, stop at '.'. Temperature, top-k and top-p reshape the distribution first.")
 
 snap = holder.snapshot()
+PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False}  # nothing to zoom in a bar chart; no toolbar over a title
 
 
 def render() -> None:
@@ -63,6 +64,26 @@ def render() -> None:
     def restart() -> None:
         ss.pop("stepper", None)
 
+    @st.fragment  # choosing a name or a step redraws only this part of the page
+    def look_inside(samples, where) -> None:
+        k = st.selectbox("Look inside", range(len(samples)), key="samp_pick",
+                         format_func=lambda i: f"{samples[i].name or '(empty)'} — {where[i]}")
+        chosen = samples[k]
+        steps = chosen.steps
+        st.markdown(f"**{md_literal(chosen.name) or '(empty)'}**, step by step: each row is the distribution over the "
+                    "next character given the context on the left; the character drawn is outlined in orange.")
+        j = st.segmented_control("Step", range(len(steps)), default=0, required=True, key=f"samp_sel_{k}_{len(steps)}",
+                                 format_func=lambda i: md_literal(f"{i + 1}: {charts.show_char(steps[i].char)}"),
+                                 help="Pick a step to see its whole distribution as bars below.")
+        j = 0 if j is None else int(j)
+        st.plotly_chart(sampler_charts.steps_heatmap([t.context for t in steps], [t.char for t in steps],
+                                                     np.stack([t.probs for t in steps]), [t.chosen for t in steps], itos,
+                                                     selected=j), key="samp_heatmap", config=PLOT_CONFIG)
+        t = steps[j]
+        st.plotly_chart(sampler_charts.next_char_figure(
+            t.probs, itos, t.chosen, title=f"Step {j + 1} of {len(steps)}: context '{t.context}' → drew "
+                                           f"'{charts.show_char(t.char)}' (p = {t.p:.3f})"), key="samp_bars", config=PLOT_CONFIG)
+
     if ss.get("samp_error"):
         st.error(ss["samp_error"])
 
@@ -83,19 +104,7 @@ def render() -> None:
                           "length": [len(x.name) for x in samples],
                           "mean p per char": [round(float(np.mean([t.p for t in x.steps])), 3) for x in samples]},
                          hide_index=True, height=min(36 * (len(samples) + 1), 400))
-            k = st.selectbox("Look inside", range(len(samples)), key="samp_pick",
-                             format_func=lambda i: f"{samples[i].name or '(empty)'} — {where[i]}")
-            chosen = samples[k]
-            st.markdown(f"**{chosen.name or '(empty)'}**: the distribution at each step, the drawn character in orange.")
-            cols = st.columns(3)
-            for j, t in enumerate(chosen.steps):
-                cols[j % 3].plotly_chart(
-                    charts.next_char_figure(t.probs, itos, t.chosen, title=f"{j + 1}. '{t.context}' → '{t.char}'  (p = {t.p:.3f})",
-                                            height=260), key=f"samp_bars_{j}", config={"displaylogo": False})
-            with st.expander("All steps as a heatmap"):
-                st.plotly_chart(charts.steps_heatmap([t.context for t in chosen.steps], [t.char for t in chosen.steps],
-                                                     np.stack([t.probs for t in chosen.steps]), [t.chosen for t in chosen.steps],
-                                                     itos), key="samp_heatmap", config={"displaylogo": False})
+            look_inside(samples, where)
 
     with tab_step:
         a, b, _ = st.columns([1, 1, 4])
@@ -109,10 +118,10 @@ def render() -> None:
             last = stp["steps"][-1]
             shown = "." * bs + stp["prefix"] + ("." if stp["done"] else "")
             st.markdown(f"### `{shown}`" + ("  :material/check_circle: done" if stp["done"] else ""))
-            st.plotly_chart(charts.next_char_figure(last.probs, itos, last.chosen,
-                                                    title=f"step {len(stp['steps'])}: context '{last.context}' → drew '{last.char}' "
-                                                          f"(p = {last.p:.3f})"),
-                            key="samp_step_bars", config={"displaylogo": False})
+            st.plotly_chart(sampler_charts.next_char_figure(
+                last.probs, itos, last.chosen, title=f"step {len(stp['steps'])}: context '{last.context}' → drew "
+                                                     f"'{charts.show_char(last.char)}' (p = {last.p:.3f})"),
+                            key="samp_step_bars", config=PLOT_CONFIG)
             st.caption(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"]))
 
     with tab_score:
@@ -128,8 +137,8 @@ def render() -> None:
                 m[0].metric("−log likelihood", f"{sc.nll:.3f}")
                 m[1].metric("per character", f"{sc.mean_nll:.3f}", help="Comparable with the training/dev loss.")
                 m[2].metric("where", WHERE[label([sc.name], ds)[0]])
-                st.plotly_chart(charts.score_figure(sc.chars, sc.contexts, sc.probs, V), key="samp_score_chart",
-                                config={"displaylogo": False})
+                st.plotly_chart(sampler_charts.score_figure(sc.chars, sc.contexts, sc.probs, V), key="samp_score_chart",
+                                config=PLOT_CONFIG)
 
 
 if snap is None:

@@ -4,6 +4,7 @@ import time
 import streamlit as st
 
 from explorer import charts
+from explorer.series import fmt_lr
 from explorer.session import get_holder, values
 from explorer.settings import build_configs
 from explorer.sidebar import set_lr
@@ -19,6 +20,8 @@ st.caption("makemore part 2 finds its learning rate by taking one minibatch step
            "before the loss blows up. The sweep trains a **copy** of the parameters and uses the sidebar's optimizer, "
            "batch size and weight decay; a run in progress is not touched.")
 
+PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False}  # the toolbar would cover the labels above the plot
+COLOUR_TAGS = {"valley": ":red", "steepest": ":green", "minimum / 10": ":orange"}  # as the chart's markers
 GRID = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0]
 SOURCES = {"fresh": "fresh init (sidebar settings)", "current": "current model (the run's latest parameters)"}
 
@@ -66,18 +69,26 @@ else:
     st.caption(f"{len(res.losses):,} of {res.num_requested:,} steps on the {done['label']} · {done['optimizer']} · "
                f"batch {done['batch']} · {done['seconds']:.2f} s"
                + (" · stopped early: the loss blew up" if res.stopped_early else ""))
+    st.markdown("**Loss vs learning rate** (fastai's `lr_find` plot)")
+    st.plotly_chart(charts.sweep_figure(res.lrs, res.losses, res.smoothed, res.suggestions), key="sweep_chart",
+                    config=PLOT_CONFIG)
     if res.suggestions:
-        cols = st.columns(len(res.suggestions) + 1)
-        cols[0].markdown(f"**Suggestions** (sidebar now: `{ss['lr']:.4g}`)")
-        for col, (name, (lr, loss)) in zip(cols[1:], res.suggestions.items()):
-            col.button(f"Use {name}: {lr:.3g}", key=f"sweep_use_{name}", on_click=set_lr, args=(lr,),
-                       help=f"Smoothed loss there ≈ {loss:.3f}. Sets the sidebar's learning rate (and a running run's).")
+        st.markdown(f"**Suggestions** — click one to copy it into the sidebar's learning rate (now `{fmt_lr(ss['lr'])}`):")
+        for name in [n for n in charts.SWEEP_ORDER if n in res.suggestions]:
+            lr, loss = res.suggestions[name]
+            a, b = st.columns([1.5, 4], vertical_alignment="center")
+            a.button(f"Use {name}: {fmt_lr(lr)}", key=f"sweep_use_{name}", on_click=set_lr, args=(lr,), width="stretch",
+                     help=f"Smoothed loss there ≈ {loss:.3f}. Sets the sidebar's learning rate (and a running run's).")
+            b.markdown(f"{COLOUR_TAGS.get(name, '')}[**{name}**] — {charts.SWEEP_RULES[name]}" if name in COLOUR_TAGS
+                       else f"**{name}** — {charts.SWEEP_RULES.get(name, '')}")
     else:
         st.warning("Too few points for suggestions: widen the range or take more steps.")
-    st.plotly_chart(charts.sweep_figure(res.lrs, res.losses, res.smoothed, res.suggestions), key="sweep_chart",
-                    config={"displaylogo": False})
-    st.plotly_chart(charts.exponent_figure(res.log10_lrs, res.losses, res.smoothed), key="sweep_exponent_chart",
-                    config={"displaylogo": False})
-    st.caption("valley: fastai's default, part-way down the longest falling stretch · steepest: where the smoothed "
-               "loss falls fastest · minimum / 10: the classic rule. The lecture read 0.1 off this plot "
-               "(exponent −1).")
+    st.markdown("**Why the rules disagree.** The sweep trains as it goes: each rate is tried on a model already trained "
+                "by every smaller rate before it, so the x axis is also time. On the left the loss falls mostly because "
+                "training has begun (almost any rate helps a fresh model), which pulls *steepest* and *valley* towards "
+                "small rates; the bottom is where a larger rate stops helping a partly trained model. fastai and "
+                "Lightning pick a rate safely below the bottom for a whole run at that rate; the lecture takes the "
+                "bottom and divides it by 10 for the second half of its run (0.1 → 0.01).")
+    st.markdown("**The lecture's plot:** loss against the exponent `lre`")
+    st.plotly_chart(charts.exponent_figure(res.log10_lrs, res.losses, res.smoothed, res.suggestions),
+                    key="sweep_exponent_chart", config=PLOT_CONFIG)

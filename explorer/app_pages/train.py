@@ -4,12 +4,15 @@ import streamlit as st
 
 from explorer import charts, series
 from explorer.live_chart import live_plotly_chart
-from explorer.session import bigram_loss, get_holder, live, show_status, values
-from explorer.settings import LECTURE_DEV_LOSS, build_configs
+from explorer.session import bigram_loss, default_fingerprint, get_holder, live, md_literal, show_status, values
+from explorer.settings import build_configs, preset_of
+from mlp_lm.presets import target
 from mlp_lm.errors import MLPLMError
+from mlp_lm.reading import fit_reading
 from mlp_lm.schedule import lr_schedule
 
 holder = get_holder()
+ss = st.session_state
 st.title(":material/show_chart: Train")
 st.caption("Karpathy's makemore part 2 MLP: embed the last `block_size` characters, tanh hidden layer, softmax over "
            "the next character. Press **Start** in the sidebar and watch the loss fall.")
@@ -18,6 +21,10 @@ WINDOWS = {"all steps": None, "last 1,000 steps": 1_000, "last 5,000 steps": 5_0
            "last 50,000 steps": 50_000}
 c1, c2, c3 = st.columns([1.2, 2, 1.2])
 log10 = c1.toggle("log10(loss), as in the lecture", value=True, key="train_log10", persist_state="session")
+whole_y = c1.toggle("Whole y range", value=False, key="train_whole_y", persist_state="session", disabled=log10,
+                    help="The linear view fits its y axis to the bulk of the curve, so the first steps' loss (≈ 20 at "
+                         "the lecture's init) does not squash the rest; turn this on to see every loss. The log10 view "
+                         "always shows everything.")
 smoothing = c2.slider("Smoothing (TensorBoard's debiased EMA)", 0.0, 0.999, 0.95, step=0.001, format="%.3f",
                       key="train_smoothing", persist_state="session",
                       help="0 shows the raw minibatch losses; higher values average over more recent steps.")
@@ -32,7 +39,7 @@ def _metrics(snap) -> None:
     if snap is None:
         try:
             model, train = build_configs(values(), len(holder.dataset(int(values()["block_size"])).vocab))
-            n_params, lr = f"{model.n_params:,}", f"{train.lr:.4g}"
+            n_params, lr = f"{model.n_params:,}", series.fmt_lr(train.lr)
         except MLPLMError:
             n_params, lr = "—", "—"
         cols[0].metric("Step", "0")
@@ -54,8 +61,24 @@ def _metrics(snap) -> None:
         cols[1].metric("Train loss", f"{float(np.mean(recent)):.4f}" if len(recent) else "—",
                        help="Mean minibatch loss of the last steps, until the first evaluation.")
         cols[2].metric("Dev loss", "—", help="Measured at each evaluation (see 'Evaluate every' in the sidebar).")
-    cols[3].metric("Learning rate", f"{snap.lr:.4g}")
+    cols[3].metric("Learning rate", series.fmt_lr(snap.lr))
     cols[4].metric("Parameters", f"{snap.model_config.n_params:,}")
+
+
+def _reading(snap) -> None:
+    """Once a run has stopped moving: what its train and dev losses say (mlp_lm.reading), and the test loss if known."""
+    if snap.status not in ("paused", "finished", "stopped") or not snap.evals:
+        return
+    final = getattr(snap, "final", None)  # full-split losses at the end of a run, when the trainer provides them
+    train, dev = (final["train"], final["dev"]) if final else (snap.evals[-1].train, snap.evals[-1].dev)
+    ds = holder.run_dataset()
+    text = fit_reading(train, dev, n_train_names=len(ds.train_words) if ds is not None else None,
+                       finished=snap.status == "finished")
+    if text:
+        (st.warning if text.startswith("Overfitting") else st.info)(text, icon=":material/school:")
+    if final and final.get("test") is not None:
+        st.caption(f"Whole splits at the end of the run: train {final['train']:.4f} · dev {final['dev']:.4f} · "
+                   f"**test {final['test']:.4f}** — the test split is looked at once, at the very end, as in the lecture.")
 
 
 def _chart(snap) -> None:
@@ -63,10 +86,19 @@ def _chart(snap) -> None:
     refs = {}
     if ds is not None and holder.run_names is not None:
         refs["bigram baseline"] = bigram_loss(holder.run_names.fingerprint, ds)
-    refs["lecture"] = LECTURE_DEV_LOSS
-    if snap is None or not len(snap.loss_steps):  # no empty chart
+        if holder.run_names.fingerprint == default_fingerprint() and snap is not None:  # figures for that list only
+            goal = target(preset_of(snap.model_config, snap.train_config) or "lecture")  # own settings: the lecture's
+            refs[goal.label] = goal.dev
+    if snap is None:  # no run yet: no chart (plotly.js is loaded with the first figure)
         live_plotly_chart(None, key="loss_chart", title="Loss curve")  # first, where the chart will be: kept, not remade
         st.caption("The loss curve appears here with the first training steps.")
+        return
+    if not len(snap.loss_steps):  # a new run (Reset, a model file): its empty chart replaces the last run's curve
+        loaded = ss.get("model_loaded") or {}
+        where = f" starts from {loaded['name']}" if loaded.get("run") == holder.run_id else ""
+        live_plotly_chart(charts.empty_loss_spec(f"Run {holder.run_id}{where}: no steps yet. The loss curve appears "
+                                                 "here with the first training steps."), key="loss_chart",
+                          title="Loss curve")
         return
     steps, losses = series.window(np.asarray(snap.loss_steps), np.asarray(snap.losses), last=window)
     keep = series.downsample(len(steps))
@@ -74,8 +106,9 @@ def _chart(snap) -> None:
     smoothed = series.debiased_ema(losses, smoothing)  # over the points shown, as TensorBoard smooths its points
     evals = [(e.step, e.train, e.dev) for e in snap.evals if not window or e.step >= steps[0]]
     x_range = (max(float(steps[-1]) - window, 0.0), float(steps[-1]) + 1) if window else None
-    spec = charts.loss_spec(steps, losses, smoothed, evals, refs, log10=log10, smoothing=smoothing, x_range=x_range)
-    spec["layout"]["uirevision"] = f"{win_label}|{log10}"  # a zoom survives updates, until the view itself changes
+    spec = charts.loss_spec(steps, losses, smoothed, evals, refs, log10=log10, smoothing=smoothing, x_range=x_range,
+                            whole_y=whole_y)
+    spec["layout"]["uirevision"] = f"{win_label}|{log10}|{whole_y}|{holder.run_id}"  # a zoom survives updates, until the view changes
     live_plotly_chart(spec, key="loss_chart", title="Loss curve")  # updated in place: zoom and hover survive
 
 
@@ -93,6 +126,7 @@ def body() -> None:
         speed = f"{snap.steps_per_s:,.0f} steps/s" if snap.steps_per_s else "— steps/s"
         st.progress(frac, text=f"{snap.step:,} / {snap.steps:,} steps · {speed} · {left} left · "
                                f"{series.fmt_duration(snap.elapsed)} training · run {holder.run_id} ({snap.status})")
+        _reading(snap)
     _chart(snap)
 
 
@@ -109,16 +143,17 @@ def settings_and_schedule(snap) -> None:
 
 def load_model_file() -> None:
     """Upload callback: start from a checkpoint; on a bad file keep everything and say why."""
-    up = st.session_state.get("model_upload")
+    up = ss.get("model_upload")
     if up is None:
         return
     try:
         model_values = holder.load_model(up.getvalue(), values())  # in memory only
     except MLPLMError as e:
-        st.session_state["model_error"] = f"{up.name}: {e}. The current model is unchanged."
+        ss["model_error"] = f"{up.name}: {e}. The current model is unchanged."
     else:
-        st.session_state.update(model_values)  # the sidebar shows the loaded model's sizes
-        st.session_state.pop("model_error", None)
+        ss.update(model_values)  # the sidebar shows the loaded model's sizes
+        ss.pop("model_error", None)
+        ss["model_loaded"] = dict(run=holder.run_id, name=up.name, sizes=model_values)
 
 
 def model_file(snap) -> None:
@@ -130,8 +165,14 @@ def model_file(snap) -> None:
                                help="C, W1, b1, W2, b2 at the latest step, with the model settings and vocabulary.")
         st.file_uploader("Start from a model file (.safetensors from this app or `python -m mlp_lm train`)",
                          type=["safetensors"], key="model_upload", on_change=load_model_file)
-        if st.session_state.get("model_error"):
-            st.error(st.session_state["model_error"])
+        if ss.get("model_error"):
+            st.error(ss["model_error"])
+        loaded = ss.get("model_loaded")
+        if loaded and loaded["run"] == holder.run_id:
+            z = loaded["sizes"]
+            st.success(f"Loaded **{md_literal(loaded['name'])}** (context {z['block_size']}, embedding {z['emb_dim']}, "
+                       f"{z['hidden']} hidden units) as run {holder.run_id}: **Start** trains on from it; the Sampler "
+                       "and Embeddings pages show it now.", icon=":material/check_circle:")
 
 
 live(holder, body, key="train_live")
