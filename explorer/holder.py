@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import weakref
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from mlp_lm import checkpoint
 from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
@@ -141,7 +140,7 @@ class Holder:
         if s is None:
             return None
         ds = self.trainer.dataset
-        return ModelView(MappingProxyType(s.params), s.model_config, ds.vocab, ds, f"run {self.run_id}",
+        return ModelView(s.params, s.model_config, ds.vocab, ds, f"run {self.run_id}",
                          self.recorder.run_id if self.recorder is not None else None, s.step, s.status, False, s.version)
 
     def open_run(self, run_id: str) -> ModelView:

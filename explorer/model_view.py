@@ -3,8 +3,6 @@ snapshot, or a run opened from the Runs page — so the pages need not know wher
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Mapping
 
 from mlp_lm.data import Dataset, Vocab
 from mlp_lm.model import ModelConfig
@@ -12,7 +10,7 @@ from mlp_lm.model import ModelConfig
 
 @dataclass(frozen=True)
 class ModelView:
-    params: Mapping[str, object]    # C, W1, b1, W2, b2 as CPU float32 tensors (read-only by convention)
+    params: dict                    # C, W1, b1, W2, b2 as CPU float32 tensors: read, never written
     model_config: ModelConfig
     vocab: Vocab
     dataset: Dataset | None         # the split it was trained on (in-train / dev/test / novel labels); None if unknown
@@ -36,5 +34,5 @@ class ModelView:
             dataset = None
         extra = ck.extra if isinstance(ck.extra, dict) else {}
         step = extra["step"] if isinstance(extra.get("step"), int) else info.step
-        return cls(MappingProxyType(dict(ck.params)), ck.model_cfg, ck.vocab, dataset, info.name, info.id, step,
+        return cls(dict(ck.params), ck.model_cfg, ck.vocab, dataset, info.name, info.id, step,
                    info.status, True, 0)

@@ -11,6 +11,7 @@ from mlp_lm.runs import LIVE_SECONDS
 
 from .holder import Holder
 from .runs_view import _age, stored_curves
+from .session import md_literal
 
 ss = st.session_state
 
@@ -30,8 +31,8 @@ def _act(fn, ok: str | None = None) -> None:
 
 
 def open_run(holder: Holder, run_id: str, name: str) -> None:
-    _act(lambda: holder.open_run(run_id), f"Opened **{name}**: the Embeddings and Sampler pages now show its model "
-                                          "(a run training in this tab carries on).")
+    _act(lambda: holder.open_run(run_id), f"Opened **{md_literal(name)}**: the Embeddings and Sampler pages now show "
+                                          "its model (a run training in this tab carries on).")
 
 
 def close_view(holder: Holder) -> None:
@@ -68,7 +69,7 @@ def _delete(holder: Holder, run_id: str, name: str) -> None:
             holder.close_view()
         ss["runs_selected"] = [i for i in ss.get("runs_selected", []) if i != run_id]
 
-    _act(go, f"Deleted **{name}**.")
+    _act(go, f"Deleted **{md_literal(name)}**.")
 
 
 def _history(holder: Holder, run_id: str, which: str) -> str:
@@ -85,6 +86,18 @@ def _projector(holder: Holder, run_id: str, which: int) -> str:
 
 def _model(holder: Holder, run_id: str) -> bytes:
     return (holder.store.path(run_id) / "model.safetensors").read_bytes()
+
+
+def opened_banner(holder: Holder, key: str) -> None:
+    """On a model page: which run it shows when one was opened from Runs, with the way back to the current run."""
+    v = holder.opened
+    if v is None:
+        return
+    a, b = st.columns([4, 1.2], vertical_alignment="center")
+    a.info(f"Viewing run **{md_literal(v.label)}** (opened from Runs; step {v.step:,}, {v.status}) — the run in this "
+           "tab, if any, trains on meanwhile.", icon=":material/visibility:")
+    b.button("Back to the current run", key=key, on_click=close_view, args=(holder,), icon=":material/undo:",
+             width="stretch")
 
 
 def draw(holder: Holder, r, live_id: str | None) -> None:
@@ -113,7 +126,7 @@ def draw(holder: Holder, r, live_id: str | None) -> None:
                     max_chars=80, label_visibility="collapsed", help="Rename the run (Enter to save).")
     if ss.get("runs_confirm") == r.id:
         busy = r.status in ("running", "paused") and _age(r.updated) < LIVE_SECONDS
-        st.warning(f"Delete **{r.name}** (`{r.id}`) and all its files? This cannot be undone."
+        st.warning(f"Delete **{md_literal(r.name)}** (`{r.id}`) and all its files? This cannot be undone."
                    + (" It has written in the last minutes: it may still be training in another tab or process."
                       if busy else ""), icon=":material/delete:")
         a, b, _ = st.columns([1, 1, 4])

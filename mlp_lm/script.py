@@ -76,18 +76,20 @@ def _update(tc: TrainConfig) -> tuple[str, str]:
 
 
 def _init(mc: ModelConfig) -> str:
-    if mc.init == "lecture":
-        return ("C = torch.randn((vocab_size, n_embd), generator=g)\n"
-                "W1 = torch.randn((block_size * n_embd, n_hidden), generator=g)\n"
-                "b1 = torch.randn(n_hidden, generator=g)\n"
-                "W2 = torch.randn((n_hidden, vocab_size), generator=g)\n"
-                "b2 = torch.randn(vocab_size, generator=g)\n")
-    return ("# part 3's initialisation: the same draws, scaled so tanh starts unsaturated and the first loss is ~log(27)\n"
-            "C = torch.randn((vocab_size, n_embd), generator=g)\n"
-            "W1 = torch.randn((block_size * n_embd, n_hidden), generator=g) * ((5 / 3) / math.sqrt(block_size * n_embd))\n"
-            "b1 = torch.randn(n_hidden, generator=g) * 0.01\n"
-            "W2 = torch.randn((n_hidden, vocab_size), generator=g) * 0.01\n"
-            "b2 = torch.randn(vocab_size, generator=g) * 0.0\n")
+    """The draws of mlp_lm.model.init_params: plain randn, times part 3's factors for "saturated" / "scaled"."""
+    w1 = " * ((5 / 3) / math.sqrt(block_size * n_embd))" if mc.init == "scaled" else ""
+    b1 = " * 0.01" if mc.init == "scaled" else ""
+    w2, b2 = (" * 0.01", " * 0.0") if mc.init in ("saturated", "scaled") else ("", "")
+    note = {"lecture": "",
+            "saturated": "# part 3's first fix: small logits at init (loss ~log(27), not ~27); W1 is left as is, so\n"
+                         "# most tanh units start saturated (on purpose)\n",
+            "scaled": "# part 3's initialisation: the same draws, scaled so the first loss is ~log(27) and tanh starts\n"
+                      "# unsaturated (Kaiming's gain 5/3 for tanh)\n"}[mc.init]
+    return (f"{note}C = torch.randn((vocab_size, n_embd), generator=g)\n"
+            f"W1 = torch.randn((block_size * n_embd, n_hidden), generator=g){w1}\n"
+            f"b1 = torch.randn(n_hidden, generator=g){b1}\n"
+            f"W2 = torch.randn((n_hidden, vocab_size), generator=g){w2}\n"
+            f"b2 = torch.randn(vocab_size, generator=g){b2}\n")
 
 
 def python_script(model: dict, train: dict, *, names_path: str | Path, fingerprint: str | None = None,

@@ -155,14 +155,29 @@ def test_open_a_run_without_disturbing_the_run_in_progress(store, small_words):
     v = h.view()
     assert v.opened and v.run_id == stored and v.label == "stored" and v.model_config.hidden == 24
     assert v.dataset is not None and v.dataset.vocab == v.vocab  # its own names: samples can be labelled
-    assert any("show **stored**" in i.value for i in at.info)
+    assert any("Viewing run **stored**" in i.value for i in at.info)
     step = h.snapshot().step
     end = time.monotonic() + 20
     while h.snapshot().step <= step and time.monotonic() < end:
         time.sleep(0.05)
     assert h.trainer is trainer and h.snapshot().status == "running" and h.snapshot().step > step  # untouched
-    at.button(key="runs_close_top").click().run()
+
+    at.switch_page("app_pages/sampler.py").run()  # the model pages show the opened run
+    assert not at.exception, at.exception
+    assert any("Viewing run **stored**" in i.value for i in at.info)
+    assert any(c.value.startswith("Model: stored, step 200 (finished)") for c in at.caption)
+    at.button(key="samp_generate").click().run()
+    assert not at.exception, at.exception
+    names = next(d.value for d in at.dataframe if "where" in d.value.columns)
+    assert len(names) == 20 and set(names["where"]) <= {"in-train", "dev/test", "novel"}
+    assert any(b.label.startswith("Download the names") for b in at.get("download_button"))
+    at.switch_page("app_pages/embeddings.py").run()
+    assert not at.exception, at.exception
+    (fig,) = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    assert fig["layout"]["title"]["text"].endswith("· step 200")  # the stored run's C, not the live run's
+    at.button(key="emb_close_view").click().run()  # back to the current run
     assert not h.view().opened and h.view().run_id == h.recorder.run_id
+    assert not any("Viewing run" in i.value for i in at.info)
     h.stop()
 
 

@@ -50,9 +50,10 @@ def names_ds():
     return load_dataset(None, 3)
 
 
-def test_sgd_step_schedule_matches_the_reference_engine(names_ds, tmp_path):
+@pytest.mark.parametrize("init", ["lecture", "saturated"])
+def test_sgd_step_schedule_matches_the_reference_engine(names_ds, tmp_path, init):
     # the lecture's optimiser and step decay, with the decay inside the 300 steps compared
-    mc = ModelConfig(hidden=48, vocab_size=27)
+    mc = ModelConfig(hidden=48, vocab_size=27, init=init)
     tc = TrainConfig(steps=300, decay_step=150, lr=0.1, lr2=0.01)
     text = python_script(mc.to_dict(), tc.to_dict(), names_path=DEFAULT_DATA)
     ours, out = run_script(text, tmp_path)

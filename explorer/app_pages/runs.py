@@ -5,9 +5,10 @@ from explorer import run_panel, runs_view as V
 from explorer.live_chart import live_plotly_chart
 from explorer.runs_charts import overlay_spec
 from explorer.session import get_holder, live
-from explorer.settings import LABELS, LECTURE_DEV_LOSS
+from explorer.settings import LABELS
 from mlp_lm.chars import printable
 from mlp_lm.errors import MLPLMError
+from mlp_lm.presets import target
 
 holder = get_holder()
 ss = st.session_state
@@ -15,12 +16,7 @@ st.title(":material/stacks: Runs")
 st.caption("Every training run is kept — from this app, from `python -m mlp_lm train`, and from sweeps. Tick "
            "**compare** to overlay runs, or try the lecture's method: grow the hidden layer, compare the dev losses.")
 
-if holder.opened is not None:
-    a, b = st.columns([4, 1.2])
-    a.info(f"The Embeddings and Sampler pages show **{holder.opened.label}** (opened from Runs).",
-           icon=":material/visibility:")
-    b.button("Back to the current run", key="runs_close_top", on_click=run_panel.close_view, args=(holder,),
-             icon=":material/undo:", width="stretch")
+run_panel.opened_banner(holder, "runs_close_top")
 msg = ss.pop("runs_msg", None)
 if msg:
     getattr(st, msg[0])(msg[1])
@@ -118,7 +114,9 @@ def chart() -> None:
             cur = V.snapshot_curves(snap) if r.id == live_id and snap is not None else V.stored_curves(holder.store, r.id)
             steps, smooth = V.smoothed(cur, smoothing)
             items.append((labels[r.id], steps, smooth, cur.eval_steps, cur.eval_dev))
-        spec = overlay_spec(items, log10=log10, refs={"lecture dev": LECTURE_DEV_LOSS})
+        lecture = target("lecture")  # its dev loss means something only on the default names
+        refs = {lecture.label: lecture.dev} if all(r.data.get("default") for r in chosen) else {}
+        spec = overlay_spec(items, log10=log10, refs=refs)
         spec["layout"]["uirevision"] = f"{','.join(selected)}|{log10}"  # zoom kept while the runs shown stay
         live_plotly_chart(spec, key="runs_chart", title="Loss curves of the compared runs")
         st.caption("Lines: the smoothed training-minibatch loss; diamonds: the dev loss at each evaluation. "
