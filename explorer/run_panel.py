@@ -31,8 +31,7 @@ def _act(fn, ok: str | None = None) -> None:
 
 
 def open_run(holder: Holder, run_id: str, name: str) -> None:
-    _act(lambda: holder.open_run(run_id), f"Opened **{md_literal(name)}**: the Embeddings and Sampler pages now show "
-                                          "its model (a run training in this tab carries on).")
+    _act(lambda: holder.open_run(run_id))  # the banner at the top and the links by the button say so
 
 
 def close_view(holder: Holder) -> None:
@@ -93,7 +92,7 @@ def opened_banner(holder: Holder, key: str) -> None:
     v = holder.opened
     if v is None:
         return
-    a, b = st.columns([4, 1.2], vertical_alignment="center")
+    a, b = st.columns([3.3, 1.7], vertical_alignment="center")
     a.info(f"Viewing run **{md_literal(v.label)}** (opened from Runs; step {v.step:,}, {v.status}) — the run in this "
            "tab, if any, trains on meanwhile.", icon=":material/visibility:")
     b.button("Back to the current run", key=key, on_click=close_view, args=(holder,), icon=":material/undo:",
@@ -124,6 +123,11 @@ def draw(holder: Holder, r, live_id: str | None) -> None:
                 width="stretch", disabled=live, help="Stop it first." if live else "Asks for a confirmation.")
     c[3].text_input("Name", r.name, key=f"runs_rename_{r.id}", on_change=_rename, args=(holder, r.id),
                     max_chars=80, label_visibility="collapsed", help="Rename the run (Enter to save).")
+    if opened:
+        a, b, c_, _ = st.columns([2.0, 0.9, 0.9, 2.3], vertical_alignment="center")
+        a.caption(":material/visibility: Its model is the one these pages show now:")
+        b.page_link("app_pages/embeddings.py", label="Embeddings", icon=":material/scatter_plot:")
+        c_.page_link("app_pages/sampler.py", label="Sampler", icon=":material/casino:")
     if ss.get("runs_confirm") == r.id:
         busy = r.status in ("running", "paused") and _age(r.updated) < LIVE_SECONDS
         st.warning(f"Delete **{md_literal(r.name)}** (`{r.id}`) and all its files? This cannot be undone."

@@ -50,7 +50,7 @@ def overlay_spec(items, *, log10: bool = True, refs: dict | None = None) -> dict
         y = float(f([value])[0])
         shapes.append(dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=y, y1=y,
                            line=dict(color="#6b7280", dash="dash", width=1)))
-        notes.append(dict(xref="x domain", x=1, xanchor="right", yref="y", y=y, yanchor="bottom", showarrow=False,
+        notes.append(dict(xref="x domain", x=0.01, xanchor="left", yref="y", y=y, yanchor="top", showarrow=False,
                           text=f"{label} {value:.3f}", font=dict(color="#6b7280"), bgcolor="rgba(255,255,255,0.8)"))
     layout = dict(height=460, margin=dict(l=10, r=10, t=30, b=10), hovermode="closest", shapes=shapes,
                   annotations=notes, legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),

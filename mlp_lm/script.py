@@ -101,13 +101,13 @@ def python_script(model: dict, train: dict, *, names_path: str | Path, fingerpri
         f"if hashlib.sha1('\\n'.join(words).encode('utf-8')).hexdigest()[:16] != {fingerprint!r}:\n"
         "    print('note: these are not the names the run trained on, so its losses will differ')\n")
     head = f"# run {run_id} · {title!r}\n" if run_id or title else ""
-    return f'''"""makemore part 2's MLP, exactly as the MLP LM Explorer trained this run — plain PyTorch, the lecture's code.
+    return f'''"""makemore part 2's MLP as the MLP LM Explorer trained this run: plain PyTorch, the lecture's code.
 
-    python this_file.py                   # the whole run: train, evaluate, sample
-    MAX_STEPS=1000 python this_file.py    # only its first 1,000 steps (the learning-rate schedule stays the run's)
+    python this_file.py                  # the whole run: train, evaluate, sample
+    MAX_STEPS=1000 python this_file.py   # only its first 1,000 steps (the schedule stays the run's)
 
-Exported by mlp_lm/script.py. The same names, split, parameter draws, minibatches and schedule as the run, so the
-per-step losses (lossi) match the run's to float rounding. The equivalent command: python -m mlp_lm train ...
+Exported by mlp_lm/script.py: the run's names, split, parameter draws, minibatches and schedule,
+so its per-step losses (lossi) match the run's to float rounding.
 """
 {head}import hashlib
 import math
@@ -117,7 +117,7 @@ import random
 import torch
 import torch.nn.functional as F
 
-# ---- the run's settings -------------------------------------------------------------------------------------------
+# ---- the run's settings ------------------------------------------------------
 names_file = {str(names_path)!r}  # one name per line
 block_size = {mc.block_size}  # context length: how many characters we take to predict the next one
 n_embd = {mc.emb_dim}  # the dimensionality of the character embedding vectors (columns of C)
@@ -128,7 +128,7 @@ seed = {tc.seed}  # draws the parameters; seed + 1 draws the minibatches
 max_steps = min(steps, int(os.environ.get("MAX_STEPS") or steps))
 torch.set_num_threads({tc.threads})  # this tiny model trains fastest on one thread
 
-# ---- the data -----------------------------------------------------------------------------------------------------
+# ---- the data ----------------------------------------------------------------
 words = open(names_file, "r", encoding="utf-8").read().splitlines()
 {check}chars = sorted(list(set(''.join(words))))
 stoi = {{s: i + 1 for i, s in enumerate(chars)}}
@@ -160,7 +160,7 @@ Xtr, Ytr = build_dataset(words[:n1])     # 80%
 Xdev, Ydev = build_dataset(words[n1:n2])  # 10%
 Xte, Yte = build_dataset(words[n2:])      # 10%
 
-# ---- the model ----------------------------------------------------------------------------------------------------
+# ---- the model ---------------------------------------------------------------
 g = torch.Generator().manual_seed(seed)
 {_init(mc)}parameters = [C, W1, b1, W2, b2]
 print(sum(p.nelement() for p in parameters), 'parameters')
@@ -170,7 +170,7 @@ for p in parameters:
 
 {_schedule(tc)}
 
-# ---- training -----------------------------------------------------------------------------------------------------
+# ---- training ----------------------------------------------------------------
 g = torch.Generator().manual_seed(seed + 1)  # the minibatch stream
 stepi, lossi = [], []
 for i in range(max_steps):
@@ -194,7 +194,7 @@ for i in range(max_steps):
     lossi.append(loss.item())  # the lecture plots loss.log10(): torch.tensor(lossi).log10()
 
 
-# ---- evaluation ---------------------------------------------------------------------------------------------------
+# ---- evaluation --------------------------------------------------------------
 @torch.no_grad()
 def split_loss(X, Y):
     emb = C[X]
@@ -206,7 +206,7 @@ def split_loss(X, Y):
 for name, (X, Y) in {{'train': (Xtr, Ytr), 'dev': (Xdev, Ydev), 'test': (Xte, Yte)}}.items():
     print(name, split_loss(X, Y))
 
-# ---- sampling from the model --------------------------------------------------------------------------------------
+# ---- sampling from the model -------------------------------------------------
 g = torch.Generator().manual_seed(seed + 10)
 for _ in range({SAMPLES}):
     out = []

@@ -165,7 +165,7 @@ def test_open_a_run_without_disturbing_the_run_in_progress(store, small_words):
     at.switch_page("app_pages/sampler.py").run()  # the model pages show the opened run
     assert not at.exception, at.exception
     assert any("Viewing run **stored**" in i.value for i in at.info)
-    assert any(c.value.startswith("Model: stored, step 200 (finished)") for c in at.caption)
+    assert any("(opened from Runs; step 200, finished)" in i.value for i in at.info)
     at.button(key="samp_generate").click().run()
     assert not at.exception, at.exception
     names = next(d.value for d in at.dataframe if "where" in d.value.columns)

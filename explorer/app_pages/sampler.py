@@ -28,9 +28,7 @@ def render() -> None:
     def where_of(names) -> list[str]:
         return [WHERE[w] for w in label(names, ds)] if ds is not None else ["unknown"] * len(names)
 
-    if view.opened:
-        st.caption(f"Model: {md_literal(view.label)}, step {view.step:,} ({view.status}), opened from Runs.")
-    else:
+    if not view.opened:  # an opened run is named in the banner above
         st.caption(f"Model: {view.label}, step {view.step:,} ({view.status}) — samples use the latest parameters.")
 
     c = st.columns(5)
