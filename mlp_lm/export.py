@@ -69,5 +69,10 @@ def samples_csv(names, labels) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["name", "where"])
     for name, where in zip(names, labels):
-        w.writerow([name, where])
+        w.writerow([_cell(name), where])
     return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run: a leading =, +, -, @ (a formula to Excel / LibreOffice) gets a '."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -38,3 +38,9 @@ def test_samples_csv_quotes_what_needs_it():
     df = pd.read_csv(io.StringIO(export.samples_csv(names, ["in-train", "novel", "novel", "dev/test"])),
                      keep_default_na=False)
     assert df["name"].tolist() == names and df["where"].tolist()[1] == "novel"
+
+
+def test_samples_csv_never_hands_a_spreadsheet_a_formula():
+    text = export.samples_csv(["=cmd|'/c calc'!A1", "+1", "-x", "@sum", "ann"], ["novel"] * 5)
+    cells = [line.split(",")[0].strip('"') for line in text.splitlines()[1:]]
+    assert all(not c.startswith(("=", "+", "-", "@")) for c in cells) and cells[-1] == "ann"
