@@ -23,6 +23,18 @@ st.set_page_config(page_title="MLP LM Explorer", page_icon=str(Path(__file__).wi
 import torch  # noqa: E402
 
 from explorer import links, session, sidebar  # noqa: E402
+from mlp_lm import engines  # noqa: E402
+
+
+@st.cache_resource(show_spinner=False)
+def _compile_the_kernel_in_the_background() -> None:
+    """Once per server: on a machine's first run the fused kernel compiles in a low-priority process of its own while
+    the first page loads and the teacher reads it; a run started before it is ready trains on the reference engine
+    and switches over (mlp_lm/engines.py)."""
+    engines.start_warmup()
+
+
+_compile_the_kernel_in_the_background()
 
 torch.set_num_threads(1)  # tiny matmuls: one thread is faster, and leaves the other core to the trainer/server
 # The trainer thread gives up the GIL inside its kernel and must win it back a few times per chunk; while this
