@@ -3,6 +3,8 @@
 `Holder` is plain Python (no Streamlit): `explorer.session.get_holder()` keeps one per browser session in
 `st.cache_resource(scope="session", on_release=Holder.close)`, so closing the tab stops the session's training.
 The training thread belongs to `mlp_lm.trainer.Trainer`; pages only read `holder.snapshot()` (immutable).
+`holder.view()` is the model the Embeddings and Sampler pages show: a run opened from the Runs page
+(`open_run` / `close_view`), else the current run's latest snapshot — opening one never touches the trainer.
 
 Every method that takes user input raises `mlp_lm.errors.MLPLMError` on bad input and leaves the holder as it was
 (the last good data and trainer stay in use).
@@ -19,6 +21,7 @@ from mlp_lm.errors import ConfigError, DataError, MLPLMError
 from mlp_lm.runs import DataInfo, RunStore, fingerprint
 from mlp_lm.trainer import Snapshot, Trainer
 
+from .model_view import ModelView
 from .settings import LABELS, RANGES, build_configs, pending_changes
 
 POLL_GRACE = 1.5  # seconds the live views keep polling after a control click (the thread may not be running yet)
@@ -81,6 +84,7 @@ class Holder:
         self.last_upload: str | None = None     # file_id of the last upload handled (handled once)
         self.last_upload_error: str | None = None
         self.closed = False
+        self.opened: ModelView | None = None    # a run opened from the Runs page (see view())
         self._datasets: dict[tuple[str, int], Dataset] = {}
         OPEN_HOLDERS.add(self)
 
@@ -127,6 +131,42 @@ class Holder:
     def run_dataset(self) -> Dataset | None:
         """The dataset the current trainer trains on (its vocabulary is the model's)."""
         return None if self.trainer is None else self.trainer.dataset
+
+    def view(self) -> ModelView | None:
+        """The model to show: the opened run, else the current run's latest snapshot (None before any run)."""
+        if self.opened is not None:
+            return self.opened
+        s = self.snapshot()
+        if s is None:
+            return None
+        ds = self.trainer.dataset
+        return ModelView(s.params, s.model_config, ds.vocab, ds, f"run {self.run_id}",
+                         self.recorder.run_id if self.recorder is not None else None, s.step, s.status, False, s.version)
+
+    def open_run(self, run_id: str) -> ModelView:
+        """Show the stored run `run_id` on the model pages (the trainer is not touched). Raises MLPLMError (RunError,
+        CheckpointError) for a run that is missing, damaged or has no model yet, and keeps the previous view."""
+        if self.recorder is not None and run_id == self.recorder.run_id:
+            self.opened = None  # the current run: its live snapshot is what is shown anyway
+            return self.view()
+        info = self.store.get(run_id)
+        ck = self.store.load_checkpoint(run_id)
+        words = self.store.words(run_id)
+        names = Names.make(words, info.data.get("name") or "names") if words is not None else None
+        if names is None and info.data.get("default"):
+            names = default_names()
+        ds = None
+        if names is not None and names.fingerprint == info.data.get("fingerprint"):
+            try:
+                ds = self.dataset(ck.model_cfg.block_size, names)
+            except MLPLMError:
+                pass
+        self.opened = ModelView.of_checkpoint(ck, info, ds)
+        return self.opened
+
+    def close_view(self) -> None:
+        """Back to the current run."""
+        self.opened = None
 
     def live(self) -> bool:
         """True while something can change what the pages show: a running trainer, or just after a click."""
@@ -200,7 +240,9 @@ class Holder:
         return trainer
 
     def _use(self, trainer: Trainer) -> None:
-        """Stop the current trainer and make `trainer` the session's run, recorded in the run store."""
+        """Stop the current trainer and make `trainer` the session's run, recorded in the run store (a new run of the
+        session's own is what the model pages show from then on)."""
+        self.opened = None
         if self.trainer is not None:
             self.trainer.stop(measure=False)  # replaced: it ends at once, recorded as stopped
         self.recorder = self.store.recorder(trainer, self.names.info(), source="app", words=self.names.words)

@@ -56,10 +56,15 @@ def kernel_cached() -> bool:
 
 
 def start_warmup() -> subprocess.Popen:
-    """Compile the kernel into the cache in a background process with low priority; one per process at a time."""
+    """Compile the kernel into the cache in a background process with low priority; one per process at a time.
+
+    The process first checks the cache itself and ends at once if the kernel is there, so a server can call this
+    as it starts without importing numba (~1 s) in its own first page run.
+    """
     global _warmup
     if _warmup is None or _warmup.poll() not in (None, 0):
-        code = "import os; os.nice(10); import torch; torch.set_num_threads(1); from mlp_lm.fast import warmup; warmup()"
+        code = ("import os, sys; os.nice(10); import torch; torch.set_num_threads(1); from mlp_lm import engines\n"
+                "if not engines.kernel_cached():\n    from mlp_lm.fast import warmup; warmup()")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         _warmup = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

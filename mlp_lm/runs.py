@@ -60,7 +60,7 @@ def new_run_id(now: float | None = None) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,7 @@ class RunStore:
                 runs.append(self._load(e.name))
             except RunError as err:
                 notes.append(f"skipped {e.name}: {err}")
+        runs.sort(key=lambda r: (r.created, r.id), reverse=True)  # ids carry the second; created the millisecond
         return runs, notes
 
     def get(self, run_id: str) -> RunInfo:

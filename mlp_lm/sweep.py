@@ -31,7 +31,7 @@ from .config import MAX_BATCH, OPTIMIZERS, TrainConfig
 from .errors import ConfigError, DataError
 from .model import LECTURE_SEED, PARAM_NAMES, ModelConfig, param_shapes
 from .smoothing import debiased_ema
-from .trainer import make_engine
+from .engines import first_engine
 
 MAX_SWEEP_STEPS = 100_000
 CHECK_EVERY = 100          # losses are read back (and the early stop checked) once per this many steps
@@ -206,7 +206,8 @@ def lr_sweep(
     lrs = 10.0 ** np.linspace(math.log10(lr_min), math.log10(lr_max), num)
     ix = torch.randint(0, len(Ytr), (num, batch_size), generator=torch.Generator().manual_seed(seed))
     cfg = TrainConfig(batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay, device=device)
-    engine = make_engine(params, Xtr, Ytr, cfg)  # the trainer's own step, on a copy of the parameters
+    engine, _ = first_engine(params, Xtr, Ytr, cfg)  # the trainer's own step, on a copy of the parameters
+    # (on a machine whose fused kernel is still compiling: the reference engine, which computes the same steps)
 
     raw: list[float] = []
     avg, best, stopped = 0.0, math.inf, False

@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import embedding_chart, projections
+from explorer import embedding_chart, projections, run_panel
 from explorer.session import get_holder, live, md_literal, tsne_layout
 
 holder = get_holder()
@@ -12,25 +12,25 @@ st.caption("Each character is a learned row of the embedding table C. In the lec
            "embeddings** preset) the vowels drift together and '.' sits apart; with more dimensions PCA or t-SNE "
            "projects them to 2-D. Updates live while training.")
 
-snap = holder.snapshot()
+run_panel.opened_banner(holder, "emb_close_view")
+view = holder.view()  # the current run's latest snapshot, or a run opened from the Runs page
 
 
 def render() -> None:
-    ds = holder.run_dataset()
-    itos = list(ds.vocab.itos)
-    E = snap.model_config.emb_dim
+    itos = list(view.vocab.itos)
+    E = view.model_config.emb_dim
     VIEWS = ("raw dimensions", "PCA", "t-SNE")
 
     c1, c2, c3 = st.columns([1.7, 2, 1.2])
-    view = c1.radio("View", VIEWS, key="emb_view", persist_state="session", horizontal=True)
+    mode = c1.radio("View", VIEWS, key="emb_view", persist_state="session", horizontal=True)
     zoom = c1.toggle("Zoom to the crowded group", key="emb_zoom", persist_state="session",
                      help="Points that pile up (in the 2-D run, most consonants) get their own view. Labels are also "
                           "pushed apart where they would overlap, each joined to its point by a thin line.")
-    if view == "raw dimensions":
+    if mode == "raw dimensions":
         a, b = c2.columns(2)
         dx = a.selectbox("x = dimension", range(E), index=0, key=f"emb_dx_{E}")
         dy = b.selectbox("y = dimension", range(E), index=min(1, E - 1), key=f"emb_dy_{E}")
-    elif view == "t-SNE":
+    elif mode == "t-SNE":
         a, b = c2.columns([3, 1])
         lo, hi = projections.perplexity_range(len(itos))
         if hi > lo:
@@ -46,16 +46,16 @@ def render() -> None:
     k = min(5, len(itos) - 1)
 
     def body() -> None:
-        s = holder.snapshot()
-        if s is None or holder.run_dataset() is not ds:  # a new run with another vocabulary: the full rerun redraws
+        s = holder.view()
+        if s is None or s.key != view.key or s.vocab != view.vocab:  # another model now: the full rerun redraws
             return
         C = s.params["C"].detach().cpu().numpy().astype(np.float64)
-        prev_key = f"emb_prev_{view}_{holder.run_id}"
+        prev_key = f"emb_prev_{mode}_{s.key}"
         prev = ss.get(prev_key)
-        if view == "raw dimensions":
+        if mode == "raw dimensions":
             xy = projections.raw(C, dx, dy)
             xt, yt, title = f"C[:, {dx}]", f"C[:, {dy}]", f"C: dimensions {dx} and {dy} of {E}"
-        elif view == "PCA":
+        elif mode == "PCA":
             xy, ratio = projections.pca(C)
             xy = projections.align_signs(prev, xy)
             xt, yt = f"PC1 ({100 * ratio[0]:.1f}% of variance)", f"PC2 ({100 * ratio[1]:.1f}% of variance)"
@@ -63,7 +63,7 @@ def render() -> None:
         else:
             xy = projections.align(prev, tsne_layout(C, float(perplexity), int(tsne_seed)))
             xt, yt, title = "t-SNE 1", "t-SNE 2", f"t-SNE of {E}-D C, perplexity {perplexity:g}"
-        labels_key = f"emb_labels_{view}_{zoom}_{holder.run_id}"
+        labels_key = f"emb_labels_{mode}_{zoom}_{s.key}"
         prev_labels = ss.get(labels_key)
         if prev is not None and prev_labels is not None and prev.shape == xy.shape:
             prev_labels = prev_labels + (xy - prev)  # labels move with their points, then settle
@@ -84,10 +84,13 @@ def render() -> None:
         right.caption("Vowels red, consonants blue, '.' black. Similar rows mean the model treats the characters as "
                       "interchangeable contexts.")
 
-    live(holder, body, key="emb_live")
+    if view.opened:  # a stored run does not change: drawn once, no polling
+        body()
+    else:
+        live(holder, body, key="emb_live")
 
 
-if snap is None:
+if view is None:
     st.info("No model yet. Press **Start** (or **Reset** to see the untrained, random embeddings) in the sidebar. "
             "Pick the **2-D embeddings** preset to reproduce the lecture's plot exactly.")
 else:

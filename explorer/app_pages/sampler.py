@@ -2,9 +2,10 @@
 import numpy as np
 import streamlit as st
 
-from explorer import charts, sampler_charts
+from explorer import charts, run_panel, sampler_charts
 from explorer.session import get_holder, md_literal
 from mlp_lm.errors import MLPLMError
+from mlp_lm.export import samples_csv
 from mlp_lm.sampler import SAMPLE_SEED, label, next_step, sample, score
 
 holder = get_holder()
@@ -13,16 +14,22 @@ st.title(":material/casino: Sampler")
 st.caption("The lecture's loop: start from `block_size` dots, look at the next-character distribution, draw one, "
            "shift it into the context, stop at '.'. Temperature, top-k and top-p reshape the distribution first.")
 
-snap = holder.snapshot()
+run_panel.opened_banner(holder, "samp_close_view")
+view = holder.view()  # the current run's latest snapshot, or a run opened from the Runs page
 PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False}  # nothing to zoom in a bar chart; no toolbar over a title
 
 
 def render() -> None:
-    ds = holder.run_dataset()
-    vocab, itos = ds.vocab, list(ds.vocab.itos)
-    V, bs = len(itos), snap.model_config.block_size
+    ds = view.dataset  # None: a stored run whose names are unknown (its samples cannot be labelled)
+    vocab, itos = view.vocab, list(view.vocab.itos)
+    V, bs = len(itos), view.model_config.block_size
     WHERE = {"train": "in-train", "dev/test": "dev/test", "novel": "novel"}
-    st.caption(f"Model: run {holder.run_id}, step {snap.step:,} ({snap.status}) — samples use the latest parameters.")
+
+    def where_of(names) -> list[str]:
+        return [WHERE[w] for w in label(names, ds)] if ds is not None else ["unknown"] * len(names)
+
+    if not view.opened:  # an opened run is named in the banner above
+        st.caption(f"Model: {view.label}, step {view.step:,} ({view.status}) — samples use the latest parameters.")
 
     c = st.columns(5)
     n = c[0].number_input("Names", 1, 100, 20, key="samp_n", persist_state="session")
@@ -34,22 +41,22 @@ def render() -> None:
     filters = dict(temperature=float(temperature), top_k=int(top_k) or None, top_p=float(top_p) if top_p < 1.0 else None)
 
     def generate() -> None:
-        s = holder.snapshot()
+        s = holder.view()
         try:
             samples = sample(s.params, vocab, bs, int(n), seed=int(seed), max_len=50, **filters)
         except MLPLMError as e:
             ss["samp_error"] = str(e)
             return
         ss.pop("samp_error", None)
-        ss["samples"] = dict(samples=samples, where=[WHERE[w] for w in label([x.name for x in samples], ds)],
-                             run=holder.run_id, step=s.step, itos=itos)
+        ss["samples"] = dict(samples=samples, where=where_of([x.name for x in samples]), run=s.label, step=s.step,
+                             itos=itos)
 
     def next_char() -> None:
         st_ = ss.get("stepper")
-        if st_ is None or st_["run"] != holder.run_id or st_["done"]:
-            st_ = dict(run=holder.run_id, prefix="", steps=[], done=False)
+        if st_ is None or st_["run"] != view.key or st_["done"]:
+            st_ = dict(run=view.key, prefix="", steps=[], done=False)
         try:
-            step = next_step(holder.snapshot().params, vocab, bs, st_["prefix"], seed=int(seed), **filters)
+            step = next_step(holder.view().params, vocab, bs, st_["prefix"], seed=int(seed), **filters)
         except MLPLMError as e:
             ss["samp_error"] = str(e)
             return
@@ -97,13 +104,16 @@ def render() -> None:
         else:
             samples, where = got["samples"], got["where"]
             counts = {w: where.count(w) for w in WHERE.values()}
-            st.caption(f"From run {got['run']} at step {got['step']:,} · " + " · ".join(f"{v} {k}" for k, v in counts.items())
+            st.caption(f"From {md_literal(got['run'])} at step {got['step']:,} · " + " · ".join(f"{v} {k}" for k, v in counts.items())
                        + " — *in-train*: the name is in the training split; *dev/test*: only in a held-out split; "
                          "*novel*: in no split.")
             st.dataframe({"name": [x.name + ("" if x.ended else "…") for x in samples], "where": where,
                           "length": [len(x.name) for x in samples],
                           "mean p per char": [round(float(np.mean([t.p for t in x.steps])), 3) for x in samples]},
                          hide_index=True, height=min(36 * (len(samples) + 1), 400))
+            st.download_button("Download the names with their labels (CSV)", samples_csv([x.name for x in samples], where),
+                               "sampled-names.csv", "text/csv", key="samp_download", on_click="ignore",
+                               icon=":material/download:", help="name,where — one row per name drawn.")
             look_inside(samples, where)
 
     with tab_step:
@@ -111,7 +121,7 @@ def render() -> None:
         a.button("Next character", key="samp_next", type="primary", on_click=next_char)
         b.button("Start over", key="samp_restart", on_click=restart)
         stp = ss.get("stepper")
-        if stp is None or stp["run"] != holder.run_id or not stp["steps"]:
+        if stp is None or stp["run"] != view.key or not stp["steps"]:
             st.info("Press **Next character**: the model looks at the context, shows its distribution over the next "
                     "character, and draws one. Repeat until it draws '.'. Uses the latest parameters, even mid-training.")
         else:
@@ -125,23 +135,23 @@ def render() -> None:
             st.caption(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"]))
 
     with tab_score:
-        default = "emma" if all(ch in vocab.stoi for ch in "emma") else ds.words[0]
+        default = "emma" if all(ch in vocab.stoi for ch in "emma") else (ds.words[0] if ds is not None else itos[1])
         typed = st.text_input("Type a name", default, key="samp_typed", persist_state="session", max_chars=64)
         if typed.strip():
             try:
-                sc = score(holder.snapshot().params, vocab, bs, typed.strip())
+                sc = score(view.params, vocab, bs, typed.strip())
             except MLPLMError as e:
                 st.error(str(e))
             else:
                 m = st.columns(3)
                 m[0].metric("−log likelihood", f"{sc.nll:.3f}")
                 m[1].metric("per character", f"{sc.mean_nll:.3f}", help="Comparable with the training/dev loss.")
-                m[2].metric("where", WHERE[label([sc.name], ds)[0]])
+                m[2].metric("where", where_of([sc.name])[0])
                 st.plotly_chart(sampler_charts.score_figure(sc.chars, sc.contexts, sc.probs, V), key="samp_score_chart",
                                 config=PLOT_CONFIG)
 
 
-if snap is None:
+if view is None:
     st.info("No model yet. Press **Start** in the sidebar (a few seconds of training already gives name-like "
             "samples), or **Reset** to sample from the untrained model.")
 else:
