@@ -35,6 +35,7 @@ holder = session.get_holder()
 
 pages = st.navigation([
     st.Page("app_pages/train.py", title="Train", icon=":material/show_chart:", default=True),
+    st.Page("app_pages/forward.py", title="Forward pass", icon=":material/account_tree:"),
     st.Page("app_pages/sweep.py", title="LR sweep", icon=":material/troubleshoot:"),
     st.Page("app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
     st.Page("app_pages/sampler.py", title="Sampler", icon=":material/casino:"),
