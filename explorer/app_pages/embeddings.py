@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import embedding_chart, projections
+from explorer import embedding_chart, projections, timeline_panel
 from explorer.session import get_holder, live, md_literal, tsne_layout
 
 holder = get_holder()
@@ -92,3 +92,4 @@ if snap is None:
             "Pick the **2-D embeddings** preset to reproduce the lecture's plot exactly.")
 else:
     render()
+    timeline_panel.draw(holder)  # the embedding timeline: C through training, played in the browser
