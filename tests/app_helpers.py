@@ -108,5 +108,5 @@ def numbers(a) -> np.ndarray:
 
 def texts(at: AppTest) -> str:
     """Every markdown, caption and alert text of the page, joined."""
-    parts = [e.value for kind in ("markdown", "caption", "info", "success", "warning", "error") for e in getattr(at, kind)]
-    return "\n".join(parts)
+    kinds = ("markdown", "caption", "info", "success", "warning", "error")
+    return "\n".join(e.value for kind in kinds for e in getattr(at, kind))
