@@ -62,7 +62,12 @@ def _section(holder, snap, ds) -> None:
     dims = (int(ss.get(f"emb_dx_{E}", 0)), int(ss.get(f"emb_dy_{E}", min(1, E - 1))))
     key = (holder.run_id, int(steps[-1]), len(steps), view, dims if view == "raw dimensions" else None)
     hit = ss.get("tl_figure")
-    if hit is None or hit[0] != key:  # built (and validated) once per timeline change, then only sent
+    # built (and validated, ~0.2–0.4 s) once per timeline change, then only sent; while the run trains its timeline
+    # changes at every chunk, so the figure is kept (other clicks stay fast) until "Add the newest frames"
+    add = ss.pop("tl_add", False)
+    same_view = hit is not None and hit[0][0] == key[0] and hit[0][3:] == key[3:]
+    keep = same_view and snap.status == "running" and not add
+    if hit is None or (hit[0] != key and not keep):
         basis_key = f"tl_basis_{holder.run_id}"
         spec, basis = _spec(steps, tables, list(ds.vocab.itos), view, dims, ss.get(basis_key))
         if basis is not None:
@@ -71,10 +76,10 @@ def _section(holder, snap, ds) -> None:
         ss["tl_figure"] = hit
     note = "" if page_view == view else " (t-SNE lays each frame out afresh, with no common axes: the timeline plays PCA)"
     st.caption(f"Press **▶ Play** or drag the slider: the browser plays the {hit[2]} frames kept from step "
-               f"{int(steps[0]):,} to {int(steps[-1]):,}, in the page's view{note}. Vowels red, consonants blue, "
-               "'.' black.")
+               f"{int(steps[0]):,} to {hit[0][1]:,}, in the page's view{note}. Vowels red, consonants blue, '.' black.")
     st.plotly_chart(hit[1], key="emb_timeline", config={"displaylogo": False})
     if snap.status == "running":
         st.button("Add the newest frames", key="tl_refresh", icon=":material/refresh:",
+                  on_click=lambda: st.session_state.update(tl_add=True),
                   help="The run is still training: the timeline above ends at the step it was built at. Its end "
                        "rebuilds it with every frame.")

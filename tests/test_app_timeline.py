@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from app_helpers import finish, holder, new_app, numbers, plotly_figures, run, small
+from app_helpers import click, finish, holder, new_app, numbers, plotly_figures, poll, run, small
 from explorer.timeline_charts import MAX_FRAMES, pick, timeline_spec
 from mlp_lm.timeline import project
 
@@ -66,6 +66,18 @@ def test_pca_frames_share_the_final_tables_axes():
     for k in (0, len(xy) // 2, len(xy) - 1):
         np.testing.assert_allclose(true_positions(fig["frames"][k]), xy[k], atol=1e-4)
     assert "PC1" in fig["layout"]["xaxis"]["title"]["text"]
+
+
+def test_while_training_the_timeline_is_kept_until_asked_for_the_newest_frames():
+    at = small(new_app(PAGE), steps=3_000_000)
+    click(at, "btn_start")
+    assert poll(at, lambda: len(holder().snapshot().timeline[0]) >= 3)
+    last = timeline(open_timeline(at))["frames"][-1]["name"]
+    assert poll(at, lambda: holder().snapshot().timeline[0][-1] > int(last) + 1_000)
+    assert timeline(run(at))["frames"][-1]["name"] == last  # other reruns do not rebuild the animation
+    newest = timeline(click(at, "tl_refresh"))["frames"][-1]["name"]
+    assert int(newest) > int(last) + 1_000
+    click(at, "btn_stop")
 
 
 def test_frames_are_bounded_for_any_timeline_length():
