@@ -45,6 +45,8 @@ sys.setswitchinterval(0.0005)
 st.html(Path(__file__).with_name("live.css"))  # style only: takes no room on the page
 PAGES = {  # URL key → page; "train" is the default page (the root URL)
     "train": st.Page("app_pages/train.py", title="Train", icon=":material/show_chart:", default=True),
+    "forward": st.Page("app_pages/forward.py", title="Forward pass", icon=":material/account_tree:",
+                       url_path="forward"),
     "sweep": st.Page("app_pages/sweep.py", title="LR sweep", icon=":material/troubleshoot:", url_path="sweep"),
     "embeddings": st.Page("app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:",
                           url_path="embeddings"),

@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import embedding_chart, projections, run_panel
+from explorer import embedding_chart, projections, run_panel, timeline_panel
 from explorer.session import get_holder, live, md_literal, tsne_layout
 
 holder = get_holder()
@@ -95,3 +95,4 @@ if view is None:
             "Pick the **2-D embeddings** preset to reproduce the lecture's plot exactly.")
 else:
     render()
+    timeline_panel.draw(holder)  # the embedding timeline: C through training, played in the browser

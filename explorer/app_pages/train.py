@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import charts, series
+from explorer import charts, health_panel, series
 from explorer.live_chart import live_plotly_chart
 from explorer.session import bigram_loss, default_fingerprint, get_holder, live, md_literal, show_status, values
 from explorer.settings import build_configs, preset_of
@@ -176,6 +176,7 @@ def model_file(snap) -> None:
 
 
 live(holder, body, key="train_live")
+health_panel.panel(holder)  # part 3's diagnostics: a live summary line, the charts in an expander
 if holder.snapshot() is not None:
     settings_and_schedule(holder.snapshot())
 model_file(holder.snapshot())
