@@ -2,7 +2,8 @@
 
     inst = Instruments(dataset, train_cfg)
     inst.start(params, lr)                    # before the first step: health at init and the initial-loss reading
-    inst.evaluated(params, engine, lr, step, trained_s)   # at each evaluation (skipped if over its time budget)
+    inst.evaluated(params, engine, lr, step, trained_s)   # at each evaluation (skipped if over its time budget,
+                                              # except the last one)
     inst.published(step, params)              # at each snapshot: offers C to the timeline
     inst.fields()                             # the snapshot's health / health_points / initial_loss / timeline
 
@@ -49,8 +50,9 @@ class Instruments:
         self.initial_loss = read_initial_loss(self.health.loss, self.vocab_size)
         self.published(0, params)
 
-    def evaluated(self, params, engine, lr: float, step: int, trained_s: float) -> None:
-        if len(self.batch[1]) == 0 or not health_due(trained_s - self._trained_at_last, self._cost):
+    def evaluated(self, params, engine, lr: float, step: int, trained_s: float, force: bool = False) -> None:
+        """force: measure even over the time budget (the run's last evaluation always has its health)."""
+        if len(self.batch[1]) == 0 or not (force or health_due(trained_s - self._trained_at_last, self._cost)):
             return
         self._trained_at_last = trained_s
         self._measure(params, lr, step, engine_moments(engine))

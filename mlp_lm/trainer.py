@@ -179,12 +179,12 @@ class Trainer:
         for fn in self.callbacks[event]:
             fn(self._snapshot)
 
-    def _evaluate(self, params) -> None:
+    def _evaluate(self, params, last: bool = False) -> None:
         ds = self.dataset
         rows = self._train_rows
         self._evals.append(Eval(self._step, evaluate(params, ds.Xtr[rows], ds.Ytr[rows]), evaluate(params, ds.Xdev, ds.Ydev)))
         lr = float(self._lr_at(max(self._step - 1, 0), 1)[0])  # the rate of the step just taken
-        self._inst.evaluated(params, self._engine, lr, self._step, self._elapsed)
+        self._inst.evaluated(params, self._engine, lr, self._step, self._elapsed, force=last)
         if len(self._evals) > MAX_EVALS:  # bounded like the loss history: thin out the older half
             self._evals = self._evals[: MAX_EVALS // 2 : 2] + self._evals[MAX_EVALS // 2 :]
 
@@ -279,7 +279,9 @@ class Trainer:
             self._step += n
             self._elapsed += dt
             self._sps = n / dt if self._sps == 0 else 0.7 * self._sps + 0.3 * n / max(dt, 1e-9)
-            chunk = int(np.clip(self._sps * CHUNK_SECONDS, 8, 20_000))
+            # ≈ CHUNK_SECONDS of steps; early on shorter (≤ step / 8), so the first steps, where the embeddings
+            # move most, are seen by the snapshots (and the embedding timeline) often
+            chunk = int(np.clip(min(self._sps * CHUNK_SECONDS, max(self._step // 8, 16)), 8, 20_000))
             self._history.extend(self._step - n, losses)
             with self._cond:
                 if self._budget is not None:
@@ -292,7 +294,7 @@ class Trainer:
             else:
                 self._publish("running")
         if self._step >= total:
-            self._evaluate(self._engine.params())
+            self._evaluate(self._engine.params(), last=True)
             self._finish("finished")
         else:
             self._finish("stopped")
