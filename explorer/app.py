@@ -20,6 +20,7 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="MLP LM Explorer", page_icon=str(Path(__file__).with_name("favicon.png")), layout="wide",
                    initial_sidebar_state="expanded")
 
+import plotly.io  # noqa: E402
 import torch  # noqa: E402
 
 from explorer import links, session, sidebar  # noqa: E402
@@ -36,6 +37,9 @@ def _compile_the_kernel_in_the_background() -> None:
 
 _compile_the_kernel_in_the_background()
 
+# Streamlit styles every chart itself (theme="streamlit"): plotly's own default template would only add ~3 kB of
+# JSON to every figure and time to every figure built.
+plotly.io.templates.default = "none"
 torch.set_num_threads(1)  # tiny matmuls: one thread is faster, and leaves the other core to the trainer/server
 # The trainer thread gives up the GIL inside its kernel and must win it back a few times per chunk; while this
 # server renders in Python it would wait up to the default 5 ms switch interval each time (a GIL convoy that cut

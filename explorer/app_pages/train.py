@@ -132,7 +132,10 @@ def body() -> None:
 
 def settings_and_schedule(snap) -> None:
     """The run's settings and its learning-rate schedule: drawn outside the live fragment (they change per run)."""
-    with st.expander("This run's settings and learning-rate schedule"):
+    box = st.expander("This run's settings and learning-rate schedule", key="train_settings_open", on_change="rerun")
+    if not box.open:  # drawn only while open: a closed expander costs a rerun nothing
+        return
+    with box:
         tc, mc = snap.train_config, snap.model_config
         xs = np.unique(np.linspace(0, max(tc.steps - 1, 0), 400).round().astype(np.int64))
         lrs = lr_schedule(tc.schedule, tc.lr, tc.lr2, tc.decay_at, tc.steps, xs)
@@ -158,9 +161,8 @@ def load_model_file() -> None:
 
 def model_file(snap) -> None:
     with st.expander("Save or load the model (safetensors)"):
-        data = holder.model_bytes() if snap is not None else None
-        if data is not None:
-            st.download_button("Download this model", data=data, file_name="mlp_lm.safetensors",
+        if snap is not None:  # the bytes are made when the button is clicked, not at every rerun
+            st.download_button("Download this model", data=holder.model_bytes, file_name="mlp_lm.safetensors",
                                mime="application/octet-stream", key="model_download",
                                help="C, W1, b1, W2, b2 at the latest step, with the model settings and vocabulary.")
         st.file_uploader("Start from a model file (.safetensors from this app or `python -m mlp_lm train`)",
