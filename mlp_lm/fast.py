@@ -149,7 +149,9 @@ class FastEngine:
         self.tables = tables
         limit_blas_threads(cfg.threads)
 
-    def run(self, idx: torch.Tensor, lrs: np.ndarray) -> np.ndarray:
+    def run(self, idx: torch.Tensor, lrs: np.ndarray, interrupt: np.ndarray | None = None) -> np.ndarray:
+        """interrupt: a one-element int32 array; when another thread sets it non-zero the call ends before its next
+        step and returns the losses of the steps done (see trainer.py)."""
         idx = _as_index(idx, len(self.Ytr), "idx", np.int64)
         lrs = np.ascontiguousarray(lrs, dtype=np.float64)
         if idx.ndim != 2 or len(lrs) < len(idx):
@@ -162,7 +164,7 @@ class FastEngine:
         done = _train(self.Xtr, self.Ytr, idx, lrs, self.theta, self.grad, self.m, self.v, V, E, T, H,
                       _OPTIMIZERS[self.cfg.optimizer], float(self.cfg.weight_decay), ADAM_BETAS[0], ADAM_BETAS[1],
                       ADAM_EPS, self.t, use_tables(V, E, T, H, idx.shape[1]) if self.tables is None else bool(self.tables),
-                      losses)
+                      losses, np.zeros(1, np.int32) if interrupt is None else interrupt)
         self.t += done
         return losses[:done]
 

@@ -158,16 +158,19 @@ def _scratch(V, E, T, H, B, tables):
 
 
 @njit(**_JIT)
-def _train(X, Y, idx, lrs, theta, grad, m, v, V, E, T, H, opt, wd, beta1, beta2, eps, t0, tables, losses):
+def _train(X, Y, idx, lrs, theta, grad, m, v, V, E, T, H, opt, wd, beta1, beta2, eps, t0, tables, losses, stop):
     """One optimisation step per row of idx; returns the number done (stops before updating on a non-finite loss).
 
-    opt: 0 sgd, 1 adam, 2 adamw; t0: Adam's step count before this call; tables: the lookup-table first layer.
+    opt: 0 sgd, 1 adam, 2 adamw; t0: Adam's step count before this call; tables: the lookup-table first layer;
+    stop: a one-element array another thread may set to non-zero to end the call before its next step (pause/stop).
     """
     n, B = idx.shape
     emb, h, dl, dh, demb, P, gCt = _scratch(V, E, T, H, B, tables)
     nP = theta.shape[0]
     wd32 = np.float32(wd)
     for s in range(n):
+        if stop[0] != 0:
+            return s
         loss = _forward_backward(X, Y, idx[s], theta, grad, V, E, T, H, emb, h, dl, dh, demb, P, gCt)
         if not np.isfinite(loss):
             return s

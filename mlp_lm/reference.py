@@ -1,8 +1,9 @@
 """The reference engine: the lecture's training step with autograd, on any device.
 
 An engine owns the parameters and optimiser state of one run and is driven only by the trainer's thread:
-    run(idx, lrs)  -> losses   one step per row of idx (n, batch) with rate lrs[i]; returns the n losses, or fewer
-                               if a loss was non-finite (that step made no update)
+    run(idx, lrs, interrupt=None) -> losses   one step per row of idx (n, batch) with rate lrs[i]; returns the n
+                               losses, or fewer if a loss was non-finite (that step made no update) or another thread
+                               set interrupt[0] (a one-element array) to ask for an early end
     state() / load_state(s)    deep copies of parameters + optimiser state (for divergence roll-back)
     finite()                   True if every parameter is finite
     params()                   CPU float32 copies of C, W1, b1, W2, b2
@@ -59,10 +60,12 @@ class ReferenceEngine:
             self.opt.step()
         return value
 
-    def run(self, idx: torch.Tensor, lrs: np.ndarray) -> np.ndarray:
+    def run(self, idx: torch.Tensor, lrs: np.ndarray, interrupt: np.ndarray | None = None) -> np.ndarray:
         idx = idx.to(self.Xtr.device)
         out = []
         for i in range(len(idx)):
+            if interrupt is not None and interrupt[0]:
+                break
             loss = self.step(idx[i], float(lrs[i]))
             if not np.isfinite(loss):
                 break

@@ -31,7 +31,7 @@ from .snapshot import STATUSES, Eval, Snapshot  # noqa: F401  (re-exported)
 
 DIVERGE_FACTOR = 10.0  # a loss above 10× the run's first loss (or non-finite) ends the run as "diverged"
 MAX_EVALS = 2_000      # evaluations kept in a snapshot; older ones are thinned beyond this
-CHUNK_SECONDS = 0.1    # target wall time of one chunk: sets the snapshot rate and how fast pause/stop take effect
+CHUNK_SECONDS = 0.1    # target wall time of one chunk: sets the snapshot rate (pause/stop cut a chunk within a step)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -58,6 +58,8 @@ class Trainer:
         self._paused = False          # the thread waits while True
         self._budget: int | None = None  # steps left before pausing again (step(n)); None = no limit
         self._stop = False
+        self._interrupt = np.zeros(1, np.int32)  # set by pause/stop/set_lr: the engine ends its chunk before its next step
+        self._carry: torch.Tensor | None = None  # minibatch rows drawn but not trained (a chunk cut short): next in line
         self._measure = True          # a stopped run measures its final losses (see stop())
         self._thread: threading.Thread | None = None
         self._engine = None
@@ -110,11 +112,15 @@ class Trainer:
     def pause(self) -> None:
         with self._cond:
             self._paused = True
+            self._interrupt[0] = 1  # within one step, not at the end of the chunk
             self._cond.notify_all()
 
     def resume(self) -> None:
         with self._cond:
             self._paused, self._budget = False, None
+            s = self._snapshot
+            if s.status == "paused" and self._thread is not None:  # say so at once; the thread follows within a step
+                self._snapshot = self._make_snapshot("running", "", s.params)
             self._cond.notify_all()
         if self._thread is None:
             self.start()
@@ -137,6 +143,7 @@ class Trainer:
         """
         with self._cond:
             self._stop = True
+            self._interrupt[0] = 1
             self._measure = self._measure and measure
             self._cond.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -145,9 +152,10 @@ class Trainer:
             self._publish("stopped", "")
 
     def set_lr(self, lr: float, lr2: float | None = None) -> None:
-        """Change the learning rate (and the lecture's decayed lr2) from the next step on."""
+        """Change the learning rate (and the lecture's decayed lr2) from the next step on (within a few steps)."""
         with self._cond:
             self.cfg = self.cfg.replace(lr=float(lr), lr2=float(self.cfg.lr2 if lr2 is None else lr2))
+            self._interrupt[0] = 1  # the chunk in flight ends: the next one runs at the new rate
             s = self._snapshot
             if not s.status == "running":  # show it at once; a running thread shows it with its next chunk
                 self._snapshot = self._make_snapshot(s.status, s.message, s.params)
@@ -208,6 +216,17 @@ class Trainer:
             self._handover = False
             self._name_engine()
 
+    def _draw(self, g: torch.Generator, n_tr: int, n: int) -> torch.Tensor:
+        """The next n rows of minibatch indices: the carried-over ones first, then new draws from the run's stream."""
+        carry, self._carry = self._carry, None
+        if carry is None:
+            return torch.randint(0, n_tr, (n, self.cfg.batch_size), generator=g)
+        if len(carry) > n:
+            self._carry = carry[n:]
+            return carry[:n]
+        rest = torch.randint(0, n_tr, (n - len(carry), self.cfg.batch_size), generator=g)
+        return torch.cat([carry, rest])
+
     def _first_bad(self, losses: np.ndarray) -> int:
         """Index of the first loss that is non-finite or above DIVERGE_FACTOR × the run's first loss; len if none."""
         limit = DIVERGE_FACTOR * self._loss0 if self._loss0 is not None else np.inf
@@ -248,6 +267,9 @@ class Trainer:
             if not self._wait_if_paused():
                 break
             with self._cond:
+                if self._paused or self._stop:  # asked between the wait and here
+                    continue
+                self._interrupt[0] = 0
                 n = min(chunk, total - self._step)
                 if self._budget is not None:
                     n = min(n, self._budget)
@@ -256,11 +278,15 @@ class Trainer:
                 lrs = self._lr_at(self._step, n)
             if self._handover:
                 self._maybe_hand_over()
-            idx = torch.randint(0, n_tr, (n, cfg.batch_size), generator=g)
+            idx = self._draw(g, n_tr, n)
             state = self._engine.state()
             t0 = time.perf_counter()
-            losses = self._engine.run(idx, lrs)
+            losses = self._engine.run(idx, lrs, self._interrupt)
             dt = time.perf_counter() - t0
+            cut = len(losses) < n and bool(self._interrupt[0])  # paused / stopped / new rate mid-chunk
+            if cut:  # keep the steps done; their unused minibatch rows come first next time (the same stream)
+                self._carry, n = idx[len(losses):], len(losses)
+                idx, lrs = idx[:n], lrs[:n]
             if self._loss0 is None and len(losses):
                 self._loss0 = float(losses[0])
             k = self._first_bad(losses)  # losses[k] (if any) came from bad parameters
@@ -278,7 +304,8 @@ class Trainer:
                 return
             self._step += n
             self._elapsed += dt
-            self._sps = n / dt if self._sps == 0 else 0.7 * self._sps + 0.3 * n / max(dt, 1e-9)
+            if not cut:
+                self._sps = n / dt if self._sps == 0 else 0.7 * self._sps + 0.3 * n / max(dt, 1e-9)
             # ≈ CHUNK_SECONDS of steps; early on shorter (≤ step / 8), so the first steps, where the embeddings
             # move most, are seen by the snapshots (and the embedding timeline) often
             chunk = int(np.clip(min(self._sps * CHUNK_SECONDS, max(self._step // 8, 16)), 8, 20_000))
