@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm = sub.choices["sample"]
     sm.add_argument("-n", type=int, default=20, help="how many names (default 20)")
     sm.add_argument("--seed", type=int, default=2147483657, help="sampling seed (default 2147483657, the notebook's)")
-    sm.add_argument("--temperature", type=float, default=1.0, help="divides the logits; < 1 is bolder (default 1)")
+    sm.add_argument("--temperature", type=float, default=1.0, help="divides the logits: < 1 picks the likely characters more often, > 1 takes more risks (default 1)")
     sm.add_argument("--top-k", type=int, default=None, help="keep only the k most likely characters (default: off)")
     sm.add_argument("--top-p", type=float, default=None,
                     help="keep the most likely characters up to this total probability (default: off)")
