@@ -161,6 +161,8 @@ def draw(holder: Holder, r, live_id: str | None) -> None:
         except MLPLMError as e:
             st.error(f"This run's settings cannot be turned into a script: {e}")
             return
+        if note := script.lr_note(r):
+            st.warning(note, icon=":material/info:")
         st.caption("The command retrains the run with the project (it is recorded here as a new run):")
         st.code(cmd, language="bash", wrap_lines=True)
         st.caption("A standalone script in plain PyTorch — the names, the split, `C`, `W1`, `b1`, `W2`, `b2`, the "

@@ -29,6 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 _warmup: subprocess.Popen | None = None  # this process's warm-up compiler (process state, like numba's own cache)
 
 
+def resolve_device(device: str) -> torch.device:
+    """The asked-for device, or a ConfigError saying it is not present."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu'")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' was asked for but Apple's MPS is not available; use 'cpu'")
+    return torch.device(device)
+
+
 def make_engine(params, Xtr, Ytr, cfg: TrainConfig):
     """The fast fused CPU kernel when it applies ("auto" on CPU), the autograd reference otherwise."""
     if cfg.engine == "reference" or (cfg.engine == "auto" and cfg.device != "cpu"):

@@ -91,13 +91,15 @@ class RunRecorder:
             data = self.timeline()
             if data:
                 atomic.write_bytes(d / "timeline.safetensors", data)
+        recipe = getattr(self.trainer, "recipe", None) or tc  # a live learning-rate change is kept apart from it
         ev = snap.last_eval
         atomic.write_json(d / "run.json", {
             "format": RUN_FORMAT, "version": 1, "id": self.run_id, "name": self.name,
             "created": self.created, "updated": now_iso(), "source": self.source, "sweep": self.sweep,
             "status": snap.status, "step": snap.step, "steps": snap.steps, "seconds": round(snap.elapsed, 3),
             "steps_per_s": round(snap.step / snap.elapsed, 1) if snap.elapsed else 0.0,
-            "model": mc.to_dict(), "train": tc.to_dict(), "data": self.data.to_dict(), "n_params": mc.n_params,
+            "model": mc.to_dict(), "train": recipe.to_dict(),
+            "lr_changes": list(getattr(self.trainer, "lr_changes", ())), "data": self.data.to_dict(), "n_params": mc.n_params,
             "last_eval": None if ev is None else {"step": ev.step, "train_loss": ev.train, "dev_loss": ev.dev},
             "final": final, "message": snap.message,
         })

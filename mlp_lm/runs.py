@@ -12,18 +12,17 @@ One folder per run, named by the program (UTC time + random hex), never by anyth
     model.safetensors   the checkpoint (mlp_lm.checkpoint), as the run goes
     timeline.safetensors  copies of C through the run (when the trainer keeps them)
 Names lists live once per content in `_data/<fingerprint>.txt`. Every file is written atomically (atomic.py), and
-the store keeps the newest MAX_RUNS unpinned runs (pinned ones always). The recorder is in recorder.py.
+the store keeps the newest MAX_RUNS unpinned runs (pinned ones always). The recorder is in recorder.py; what a
+run.json says (RunInfo, read defensively) in run_info.py.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,13 +30,12 @@ import numpy as np
 
 from . import atomic
 from .errors import MLPLMError
+from .run_info import MAX_NAME, RUN_FORMAT, SETTING_KEYS, DataInfo, RunInfo, _info, fingerprint  # noqa: F401
 
 RUNS_ENV = "MLP_LM_RUNS_DIR"
 MAX_RUNS = 200          # unpinned runs kept; the oldest beyond this are deleted when a new run starts
 LIVE_SECONDS = 120      # a run written to this recently may still be training somewhere: never pruned
-RUN_FORMAT = "mlp_lm.run"
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
-MAX_NAME = 80           # characters in a run's display name
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,11 +47,6 @@ def default_runs_dir() -> Path:
     return Path(os.environ.get(RUNS_ENV) or ROOT / "runs")
 
 
-def fingerprint(words) -> str:
-    """A names list's content fingerprint: the first 16 hex digits of sha1("\\n".join(words))."""
-    return hashlib.sha1("\n".join(words).encode("utf-8")).hexdigest()[:16]
-
-
 def new_run_id(now: float | None = None) -> str:
     t = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc)
     return f"{t:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
@@ -61,92 +54,6 @@ def new_run_id(now: float | None = None) -> str:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-@dataclass(frozen=True)
-class DataInfo:
-    name: str          # display name ("names.txt (default)", an upload's file name, …)
-    fingerprint: str   # fingerprint(words)
-    n_names: int
-    default: bool = False  # the default data/names.txt
-
-    @classmethod
-    def of(cls, words, name: str, default: bool = False) -> "DataInfo":
-        words = list(words)
-        return cls(str(name), fingerprint(words), len(words), bool(default))
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "fingerprint": self.fingerprint, "n_names": self.n_names, "default": self.default}
-
-
-SETTING_KEYS = ("block_size", "emb_dim", "hidden", "init", "steps", "batch_size", "optimizer", "lr", "lr2",
-                "decay_step", "schedule", "weight_decay", "seed")
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    id: str
-    name: str
-    status: str
-    created: str
-    updated: str
-    source: str
-    sweep: str | None
-    pinned: bool
-    step: int
-    steps: int
-    seconds: float
-    steps_per_s: float
-    model: dict
-    train: dict
-    data: dict
-    final: dict | None
-    last_eval: dict | None
-    message: str
-    n_params: int
-
-    @property
-    def settings(self) -> dict:
-        """The settings as one flat dict (for a runs table and its "differences only" view)."""
-        both = {**self.train, **self.model}
-        out = {k: both.get(k) for k in SETTING_KEYS}
-        if out["decay_step"] is None and isinstance(out["steps"], int):
-            out["decay_step"] = out["steps"] // 2
-        out["data"] = self.data.get("name")
-        return out
-
-    @property
-    def dev_loss(self) -> float | None:
-        """The final dev loss, else the latest evaluation's."""
-        src = self.final or self.last_eval or {}
-        v = src.get("dev_loss")
-        return float(v) if isinstance(v, (int, float)) else None
-
-
-def _typed(d: dict, key: str, types, default=None):
-    v = d.get(key, default)
-    if not isinstance(v, types) or (isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,))):
-        raise ValueError(f"field {key!r} has the wrong type")
-    return v
-
-
-def _info(run_id: str, raw: dict, label: dict) -> RunInfo:
-    if raw.get("format") != RUN_FORMAT:
-        raise ValueError("not an mlp_lm run (no run.json of that format)")
-    num = (int, float)
-    final = raw.get("final")
-    last = raw.get("last_eval")
-    name = label.get("name") if isinstance(label.get("name"), str) else _typed(raw, "name", str)
-    return RunInfo(
-        id=run_id, name=name[:MAX_NAME], status=_typed(raw, "status", str), created=_typed(raw, "created", str),
-        updated=_typed(raw, "updated", str), source=_typed(raw, "source", str),
-        sweep=_typed(raw, "sweep", (str, type(None))), pinned=label.get("pinned") is True,
-        step=_typed(raw, "step", int), steps=_typed(raw, "steps", int), seconds=float(_typed(raw, "seconds", num)),
-        steps_per_s=float(_typed(raw, "steps_per_s", num)), model=_typed(raw, "model", dict),
-        train=_typed(raw, "train", dict), data=_typed(raw, "data", dict),
-        final=final if isinstance(final, dict) else None, last_eval=last if isinstance(last, dict) else None,
-        message=str(raw.get("message") or ""), n_params=_typed(raw, "n_params", int),
-    )
 
 
 def _read_json(path: Path, limit: int = 1_000_000):

@@ -15,6 +15,7 @@ A learning rate changed live in the app during a run is not recorded: the script
 from __future__ import annotations
 
 import shlex
+import textwrap
 from dataclasses import fields
 from pathlib import Path
 
@@ -259,11 +260,24 @@ def names_file(store, info) -> tuple[Path | None, bool]:
     return None, False
 
 
+def lr_note(info) -> str:
+    """One sentence on a run's hand-made learning-rate changes ("" if none): the script and command reproduce the
+    recipe the run started with, not those changes."""
+    if not info.lr_changes:
+        return ""
+    what = "; ".join(f"at step {c['step']:,} to {_num(c['lr'])} (lr2 {_num(c['lr2'])})" for c in info.lr_changes[:5])
+    more = f" and {len(info.lr_changes) - 5} more" if len(info.lr_changes) > 5 else ""
+    return (f"This run's learning rate was changed by hand while it trained ({what}{more}); "
+            "the script and the command reproduce the recipe it started with.")
+
+
 def for_run(store, run_id: str) -> tuple[str, str]:
     """(the standalone script, the CLI command) of a run in the store (RunError if it is missing or damaged)."""
     info = store.get(run_id)
     path, default = names_file(store, info)
     script = python_script(info.model, info.train, names_path=path or "names.txt",
                            fingerprint=info.data.get("fingerprint"), title=info.name, run_id=info.id)
+    if info.lr_changes:
+        script = "".join(f"# {line}\n" for line in textwrap.wrap(lr_note(info), 100)) + script
     return script, train_command(info.model, info.train, data_path=None if default else (path or "names.txt"),
                                  name=info.name)

@@ -22,7 +22,7 @@ from .config import TrainConfig
 from .data import Dataset
 from .errors import ConfigError
 from . import engines
-from .engines import make_engine  # noqa: F401  (re-exported: sweep.py and older code import it from here)
+from .engines import make_engine, resolve_device  # noqa: F401  (re-exported: older code imports them here)
 from .history import LossHistory
 from .instruments import Instruments
 from .model import ModelConfig, evaluate, init_params
@@ -32,15 +32,6 @@ from .snapshot import STATUSES, Eval, Snapshot  # noqa: F401  (re-exported)
 DIVERGE_FACTOR = 10.0  # a loss above 10× the run's first loss (or non-finite) ends the run as "diverged"
 MAX_EVALS = 2_000      # evaluations kept in a snapshot; older ones are thinned beyond this
 CHUNK_SECONDS = 0.1    # target wall time of one chunk: sets the snapshot rate (pause/stop cut a chunk within a step)
-
-
-def resolve_device(device: str) -> torch.device:
-    """The asked-for device, or a ConfigError saying it is not present."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu'")
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device 'mps' was asked for but Apple's MPS is not available; use 'cpu'")
-    return torch.device(device)
 
 
 class Trainer:
@@ -71,6 +62,8 @@ class Trainer:
         self._engine_name = ""
         self._handover = False        # training on the reference engine until the fused kernel is compiled
         self._inst = Instruments(dataset, train_cfg)  # health and the embedding timeline (instruments.py)
+        self.recipe: TrainConfig | None = None  # the settings the first step trained with (set_lr changes self.cfg)
+        self.lr_changes: list[dict] = []  # [{"step", "lr", "lr2"}]: each new rate, from the step it took effect
         self._snapshot = self._make_snapshot("idle", "", self.params0)
 
     # ---- reading ---------------------------------------------------------------------------------------------------
@@ -216,6 +209,15 @@ class Trainer:
             self._handover = False
             self._name_engine()
 
+    def _note_rate(self) -> None:
+        """At a chunk's start: the first step's settings are the recipe; a rate changed since then is noted."""
+        c = self.cfg
+        last = self.lr_changes[-1] if self.lr_changes else self.recipe and {"lr": self.recipe.lr, "lr2": self.recipe.lr2}
+        if last is None:
+            self.recipe = c
+        elif (c.lr, c.lr2) != (last["lr"], last["lr2"]):
+            self.lr_changes.append({"step": self._step, "lr": c.lr, "lr2": c.lr2})
+
     def _draw(self, g: torch.Generator, n_tr: int, n: int) -> torch.Tensor:
         """The next n rows of minibatch indices: the carried-over ones first, then new draws from the run's stream."""
         carry, self._carry = self._carry, None
@@ -276,6 +278,7 @@ class Trainer:
                 if cfg.eval_interval:
                     n = min(n, cfg.eval_interval - self._step % cfg.eval_interval)
                 lrs = self._lr_at(self._step, n)
+                self._note_rate()
             if self._handover:
                 self._maybe_hand_over()
             idx = self._draw(g, n_tr, n)

@@ -269,3 +269,32 @@ def test_final_losses_are_the_full_splits_and_a_replaced_run_skips_them(small_ds
         time.sleep(0.01)
     t.stop(measure=False)
     assert t.snapshot().status == "stopped" and t.snapshot().final is None
+
+
+def test_a_live_learning_rate_change_is_recorded_apart_from_the_recipe(store, small_ds):
+    from mlp_lm import script
+    from mlp_lm.trainer import Trainer
+    words = list(small_ds.words)
+    mc = ModelConfig(vocab_size=len(small_ds.vocab), hidden=16)
+    tc = TrainConfig(steps=400, batch_size=32, eval_interval=100, optimizer="sgd", lr=0.1, lr2=0.01, decay_step=200)
+    t = Trainer(small_ds, mc, tc)
+    rec = store.recorder(t, DataInfo.of(words, "small"), words=words)
+    t.start(paused=True)
+
+    def until(cond, timeout=30):
+        end = time.time() + timeout
+        while not cond() and time.time() < end:
+            time.sleep(0.01)
+        assert cond()
+    t.step(100)
+    until(lambda: t.snapshot().step == 100 and t.snapshot().status == "paused")
+    t.set_lr(0.05, 0.005)
+    t.resume()
+    t.wait(60)
+    info = store.get(rec.run_id)
+    assert info.status == "finished" and info.step == 400
+    assert (info.train["lr"], info.train["lr2"]) == (0.1, 0.01)  # the recipe the run started with
+    assert info.lr_changes == ({"step": 100, "lr": 0.05, "lr2": 0.005},)
+    text, cmd = script.for_run(store, rec.run_id)
+    assert "--lr 0.1 " in cmd + " " and "changed by hand" in text.splitlines()[0]
+    assert "at step 100 to 0.05" in script.lr_note(info)
