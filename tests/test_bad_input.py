@@ -37,7 +37,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from conftest import trainer_threads  # noqa: E402
-from test_hostile import CRAFTED, huge, with_header_length  # noqa: E402
+from test_hostile_files import with_header_length  # noqa: E402
+from test_hostile_models import CRAFTED, huge  # noqa: E402
 from explorer.holder import OPEN_HOLDERS, Holder, Names  # noqa: E402
 from mlp_lm import checkpoint as ck  # noqa: E402
 from mlp_lm.cli import main  # noqa: E402
