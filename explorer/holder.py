@@ -16,7 +16,6 @@ everything the holder holds and gives the memory back.
 """
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from collections import OrderedDict
@@ -348,7 +347,7 @@ class Holder:
     def close(self, give_back: bool = True) -> None:
         """The session ended: stop the trainer for good (its slot is free at once) and drop everything held — the
         trainer, its recorder, the opened run, the datasets — then give the memory back to the system (in a thread
-        of its own: on_release runs on the server's event loop, which must stay responsive). Safe from any thread;
+        of its own, memory.give_back_soon). Safe from any thread;
         makes no Streamlit call."""
         self.closed = True
         OPEN_HOLDERS.discard(self)
@@ -358,4 +357,4 @@ class Holder:
         self.trainer = self.recorder = self.opened = self.run_names = None
         self._datasets.clear()
         if give_back:
-            threading.Thread(target=memory.give_back, name="mlp_lm-give-back", daemon=True).start()
+            memory.give_back_soon()

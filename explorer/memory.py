@@ -3,7 +3,7 @@
 A session's `Holder` caches the datasets it builds (one per names list × block_size: moving the context slider
 builds one per position). They are bounded by bytes, not by count: at most `dataset_budget()` bytes of X and Y
 tensors per session — `MLP_LM_SESSION_DATA_MB` megabytes (environment; default 400, i.e. one 500,000-name list at
-the app's largest context plus room to spare), the least recently used evicted first. The dataset the current run
+the app's largest context plus room to spare), the least recently used evicted first; the dataset the current run
 trains on and the one an opened run shows are never evicted (they are in use; dropping them would free nothing),
 nor the one just asked for, so a session may exceed the budget by those.
 
@@ -18,6 +18,7 @@ import ctypes.util
 import gc
 import os
 import sys
+import threading
 
 ENV = "MLP_LM_SESSION_DATA_MB"
 DEFAULT_DATA_MB = 400
@@ -62,3 +63,9 @@ def give_back() -> bool:
     except (OSError, AttributeError):
         return False
     return True
+
+
+def give_back_soon() -> None:
+    """give_back() in a thread of its own: a session's on_release runs on the server's event loop, which must stay
+    responsive (a full collection of a large heap takes a while)."""
+    threading.Thread(target=give_back, name="mlp_lm-give-back", daemon=True).start()
