@@ -60,14 +60,15 @@ def press_start(sessions) -> None:
         page.get_by_role("button", name="Start", exact=True).click()
 
 
-def outcome(page, timeout: float = 30) -> str:
-    """"running" or "busy" once the page says which (the status line or the busy warning), else "unknown"."""
+def outcome(page, timeout: float = 60) -> str:
+    """"running" or "busy" once the page says which (the status line — "running", or "starting" while the kernel
+    loads — or the busy warning), else "unknown"."""
     said = {}
 
     def look():
         if page.get_by_text(BUSY).count():
             said["v"] = "busy"
-        elif page.locator("[data-testid='stSidebar']").get_by_text("running").count():
+        elif any(page.locator("[data-testid='stSidebar']").get_by_text(w).count() for w in ("running", "starting")):
             said["v"] = "running"
         return "v" in said
 
