@@ -7,12 +7,18 @@ The training thread belongs to `mlp_lm.trainer.Trainer`; pages only read `holder
 (`open_run` / `close_view`), else the current run's latest snapshot — opening one never touches the trainer.
 
 Every method that takes user input raises `mlp_lm.errors.MLPLMError` on bad input and leaves the holder as it was
-(the last good data and trainer stay in use).
+(the last good data and trainer stay in use). Start, Step and Resume ask `explorer.capacity` for a slot first and
+raise `capacity.ServerBusy` (an MLPLMError), changing nothing, when the server already trains its limit of runs.
+
+Memory: the datasets built here are kept within `explorer.memory.dataset_budget()` bytes (least recently used
+evicted first; never the one the current run or the opened run uses), and `close()` — the session ended — drops
+everything the holder holds and gives the memory back.
 """
 from __future__ import annotations
 
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from mlp_lm import checkpoint
@@ -21,11 +27,11 @@ from mlp_lm.errors import ConfigError, DataError, MLPLMError
 from mlp_lm.runs import DataInfo, RunStore, fingerprint
 from mlp_lm.trainer import Snapshot, Trainer
 
+from . import capacity, memory
 from .model_view import ModelView
 from .settings import LABELS, RANGES, build_configs, pending_changes
 
 POLL_GRACE = 1.5  # seconds the live views keep polling after a control click (the thread may not be running yet)
-MAX_DATASETS = 4  # (data, block_size) pairs kept built
 
 OPEN_HOLDERS: "weakref.WeakSet[Holder]" = weakref.WeakSet()  # for tests and diagnostics: holders not yet closed
 
@@ -85,7 +91,7 @@ class Holder:
         self.last_upload_error: str | None = None
         self.closed = False
         self.opened: ModelView | None = None    # a run opened from the Runs page (see view())
-        self._datasets: dict[tuple[str, int], Dataset] = {}
+        self._datasets: OrderedDict[tuple[str, int], Dataset] = OrderedDict()  # least recently used first
         OPEN_HOLDERS.add(self)
 
     # ---- data ------------------------------------------------------------------------------------------------------
@@ -96,10 +102,28 @@ class Holder:
         ds = self._datasets.get(key)
         if ds is None:
             ds = make_dataset(list(names.words), int(block_size))
-            if len(self._datasets) >= MAX_DATASETS:
-                self._datasets.pop(next(iter(self._datasets)))
             self._datasets[key] = ds
+            self._trim_datasets(keep=ds)
+        else:
+            self._datasets.move_to_end(key)
         return ds
+
+    def datasets_bytes(self) -> int:
+        """Bytes of the datasets cached here (what the session budget bounds)."""
+        return sum(memory.dataset_bytes(d) for d in self._datasets.values())
+
+    def _trim_datasets(self, keep: Dataset) -> None:
+        """Evict the least recently used datasets until the cache fits the session budget, sparing `keep` (just
+        asked for) and those in use (the current run's, the opened run's: dropping them would free nothing)."""
+        budget = memory.dataset_budget()
+        in_use = {id(keep), id(self.run_dataset()), id(self.opened.dataset if self.opened is not None else None)}
+        total = self.datasets_bytes()
+        for key in list(self._datasets):
+            if total <= budget:
+                break
+            d = self._datasets[key]
+            if id(d) not in in_use:
+                total -= memory.dataset_bytes(self._datasets.pop(key))
 
     def use_names(self, names: Names) -> None:
         self.names = names
@@ -256,14 +280,17 @@ class Holder:
         return t.snapshot().status == "idle" and not t.alive and bool(self.pending(values))
 
     def start(self, values: dict) -> None:
-        """Start: a new run if there is none (or the last one ended), resume a paused one, else nothing."""
-        if self._needs_new(values):
-            self.new_trainer(values)
-        t = self.trainer
-        if t.alive:
-            t.resume()
-        else:
-            t.start()
+        """Start: a new run if there is none (or the last one ended), resume a paused one, else nothing.
+        Raises capacity.ServerBusy (and changes nothing) when the server trains its limit of runs."""
+        with capacity.admit(self.trainer):
+            if self._needs_new(values):
+                self.new_trainer(values)
+            t = self.trainer
+            if t.alive:
+                t.resume()
+            else:
+                t.start()
+            capacity.track(t)
         self._poll()
         self._await(("running",), 0.3)
 
@@ -276,16 +303,20 @@ class Holder:
 
     def resume(self) -> None:
         if self.trainer is not None and not self.trainer.snapshot().done:
-            self.trainer.resume()
+            with capacity.admit(self.trainer):
+                self.trainer.resume()
+                capacity.track(self.trainer)
             self._poll()
             self._await(("running",), 0.3)
 
     def step(self, n: int, values: dict) -> None:
-        """Run n steps then pause (making a paused run first if there is none)."""
-        if self._needs_new(values):
-            self.new_trainer(values)
-        target = self.trainer.snapshot().step + int(n)
-        self.trainer.step(int(n))
+        """Run n steps then pause (making a paused run first if there is none); capacity.ServerBusy as start()."""
+        with capacity.admit(self.trainer):
+            if self._needs_new(values):
+                self.new_trainer(values)
+            target = self.trainer.snapshot().step + int(n)
+            self.trainer.step(int(n))
+            capacity.track(self.trainer)
         self._poll()
         end = time.monotonic() + 1.0  # a short Step is shown done at once; a long one is followed live
         while time.monotonic() < end:
@@ -313,9 +344,17 @@ class Holder:
         self._poll()
         return True
 
-    def close(self) -> None:
-        """Stop the trainer for good (the session ended). Safe from any thread; makes no Streamlit call."""
+    def close(self, give_back: bool = True) -> None:
+        """The session ended: stop the trainer for good (its slot is free at once) and drop everything held — the
+        trainer, its recorder, the opened run, the datasets — then give the memory back to the system (in a thread
+        of its own, memory.give_back_soon). Safe from any thread;
+        makes no Streamlit call."""
         self.closed = True
         OPEN_HOLDERS.discard(self)
-        if self.trainer is not None:
-            self.trainer.stop(measure=False)
+        t = self.trainer
+        if t is not None:
+            t.stop(measure=False)
+        self.trainer = self.recorder = self.opened = self.run_names = None
+        self._datasets.clear()
+        if give_back:
+            memory.give_back_soon()

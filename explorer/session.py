@@ -27,7 +27,8 @@ _LOG = get_logger(__name__)
 
 
 def _release(holder: Holder) -> None:
-    """on_release: may run outside the script thread, so it only stops the trainer and logs."""
+    """on_release: may run outside the script thread, so it makes no Streamlit call: it stops the trainer (its
+    capacity slot is free at once), drops what the holder holds, gives the memory back (holder.close) and logs."""
     snap = holder.snapshot()
     holder.close()
     _LOG.info("session ended: stopped its trainer (run %d, %s at step %s)", holder.run_id,
@@ -66,6 +67,8 @@ def md_literal(s: str) -> str:
 
 
 # ---- cached derived results (keyed on content, so they are shared safely between sessions) ---------------------------
+# Each is bounded server-wide (max_entries): bigram_loss keeps floats, tsne_layout arrays of at most 256 × 2 floats
+# (keyed on C, at most 256 × 64 floats), default_fingerprint one string — a few MB at most, however many sessions.
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def bigram_loss(fingerprint: str, _dataset) -> float | None:
@@ -76,7 +79,7 @@ def bigram_loss(fingerprint: str, _dataset) -> float | None:
         return None
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=1)
 def default_fingerprint() -> str:
     """The default names list's fingerprint (read once per server): the lecture's reference figures are for it."""
     return default_names().fingerprint

@@ -10,6 +10,7 @@ import streamlit as st
 from mlp_lm.errors import MLPLMError
 
 from . import settings as S
+from .capacity import ServerBusy
 from .holder import Holder
 from .session import STATUS_SECONDS, get_holder, live, show_status, values
 
@@ -51,10 +52,16 @@ def _control(action: str) -> None:
             holder.stop()
         elif action == "reset":
             holder.reset(values())
+    except ServerBusy as e:  # nothing changed: say so where the click was, and in a toast
+        ss.pop("control_error", None)
+        ss["control_busy"] = str(e)
+        st.toast(str(e), icon=":material/hourglass_top:")
     except MLPLMError as e:
+        ss.pop("control_busy", None)
         ss["control_error"] = str(e)
     else:
         ss.pop("control_error", None)
+        ss.pop("control_busy", None)
 
 
 def push_lr() -> None:
@@ -134,6 +141,8 @@ def draw(holder: Holder):
         _early_status(holder, box)
         if ss.get("control_error"):
             st.error(ss["control_error"])
+        if ss.get("control_busy"):
+            st.warning(ss["control_busy"], icon=":material/hourglass_top:")
 
         pending = holder.pending(values())
         if pending:

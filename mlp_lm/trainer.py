@@ -75,6 +75,12 @@ class Trainer:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def training(self) -> bool:
+        """True while the thread trains or is about to: started, and neither paused (Pause, or a Step's steps done)
+        nor asked to stop; False once it has ended (finished, stopped, diverged, error)."""
+        return self.alive and not self._paused and not self._stop
+
     def timeline_bytes(self) -> bytes:
         """The embedding timeline as safetensors bytes (call from the training thread, e.g. in a callback)."""
         return self._inst.timeline_bytes()

@@ -1,0 +1,87 @@
+"""Real browser, one server, several sessions: three tabs (browser contexts) press Start within seconds and train
+while the server's health endpoint stays responsive (p95 under a generous 1 s — on a shared 2-core machine, with the
+browser on the same cores, it read 0.5 s; the figures are in
+bench/bench_load.py); once the tabs close, the server's threads fall back to within a few of what they were; and
+three rounds of sessions training and closing leave the idle server's RSS within 20 % of its RSS after the first
+round (the issue's bound: what a session held is given back)."""
+import os
+import time
+
+import pytest
+
+from browser import CHROMIUM, CHROMIUM_ARGS, Server
+from server_load import close_all, health_ms, open_sessions, outcome, press_start, proc_status, settle, summary
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
+SESSIONS = 3
+FEW = SESSIONS + 2  # "a few": the server's pools keep about one idle thread per session they served at once (12 →
+                   # 19 after 3 sessions here, the training threads gone); rounds after that add none (checked below)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    env = {"MLP_LM_RUNS_DIR": str(tmp_path_factory.mktemp("load_runs")),  # the server's own empty store
+           "MLP_LM_MAX_RUNS_PER_SERVER": str(SESSIONS)}  # all three train, whatever the machine's cores
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the server inherits the environment
+    try:
+        srv = Server(tmp_path_factory.mktemp("server_load") / "streamlit.log")
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    srv.wait_healthy()
+    yield srv
+    if srv.proc.poll() is None:
+        srv.terminate()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def train_and_close(browser, srv) -> list[str]:
+    """SESSIONS tabs press Start; returns what each page said ("running" / "busy"); the tabs are closed after."""
+    sessions = open_sessions(browser, srv.url, SESSIONS)
+    try:
+        press_start(sessions)
+        return [outcome(page) for _, page in sessions]
+    finally:
+        time.sleep(3)  # let them train a little
+        close_all(sessions)
+
+
+def test_sessions_train_while_the_server_answers_and_their_threads_end(browser, server):
+    pid = server.proc.pid
+    close_all(open_sessions(browser, server.url, 1))  # warm-up: imports, the kernel, the first script run
+    before = settle(pid, 0, timeout=5)
+    sessions = open_sessions(browser, server.url, SESSIONS)
+    press_start(sessions)
+    assert [outcome(page) for _, page in sessions] == ["running"] * SESSIONS
+    load = summary(health_ms(server.url, 40))
+    training = proc_status(pid)["threads"]
+    close_all(sessions)
+    after = settle(pid, before["threads"] + FEW, timeout=15)
+    print(f"health while {SESSIONS} runs train: {load}; threads {before['threads']} → {training} → {after['threads']}")
+    assert load["p95"] < 1000, load
+    assert training > before["threads"], "the runs should have had threads of their own"
+    assert after["threads"] <= before["threads"] + FEW, (before, after)
+    assert "Traceback" not in server.log()
+
+
+def test_rounds_of_sessions_leave_the_idle_server_within_20_percent_of_its_rss(browser, server):
+    pid = server.proc.pid
+    rss, threads = [], []
+    for _ in range(3):
+        assert train_and_close(browser, server) == ["running"] * SESSIONS
+        idle = settle(pid, 0, timeout=8)  # the trainers end, the memory is given back
+        rss.append(idle["rss_mb"])
+        threads.append(idle["threads"])
+    print(f"idle RSS after each round: {[round(r) for r in rss]} MB; threads {threads}")
+    assert rss[-1] <= 1.2 * rss[0], rss
+    assert threads[-1] <= threads[0] + 2, threads  # nothing accumulates from round to round
