@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from mlp_lm import checkpoint
@@ -91,39 +90,20 @@ class Holder:
         self.last_upload_error: str | None = None
         self.closed = False
         self.opened: ModelView | None = None    # a run opened from the Runs page (see view())
-        self._datasets: OrderedDict[tuple[str, int], Dataset] = OrderedDict()  # least recently used first
+        self._datasets = memory.DatasetCache()  # bounded by bytes (memory.dataset_budget)
         OPEN_HOLDERS.add(self)
 
     # ---- data ------------------------------------------------------------------------------------------------------
     def dataset(self, block_size: int, names: Names | None = None) -> Dataset:
         """The lecture's split of `names` (default: the data for the next run) for `block_size`, built once."""
         names = names or self.names
-        key = (names.fingerprint, int(block_size))
-        ds = self._datasets.get(key)
-        if ds is None:
-            ds = make_dataset(list(names.words), int(block_size))
-            self._datasets[key] = ds
-            self._trim_datasets(keep=ds)
-        else:
-            self._datasets.move_to_end(key)
-        return ds
+        return self._datasets.get((names.fingerprint, int(block_size)),
+                                  lambda: make_dataset(list(names.words), int(block_size)),
+                                  in_use=lambda: (self.run_dataset(), self.opened and self.opened.dataset))
 
     def datasets_bytes(self) -> int:
         """Bytes of the datasets cached here (what the session budget bounds)."""
-        return sum(memory.dataset_bytes(d) for d in self._datasets.values())
-
-    def _trim_datasets(self, keep: Dataset) -> None:
-        """Evict the least recently used datasets until the cache fits the session budget, sparing `keep` (just
-        asked for) and those in use (the current run's, the opened run's: dropping them would free nothing)."""
-        budget = memory.dataset_budget()
-        in_use = {id(keep), id(self.run_dataset()), id(self.opened.dataset if self.opened is not None else None)}
-        total = self.datasets_bytes()
-        for key in list(self._datasets):
-            if total <= budget:
-                break
-            d = self._datasets[key]
-            if id(d) not in in_use:
-                total -= memory.dataset_bytes(self._datasets.pop(key))
+        return self._datasets.bytes()
 
     def use_names(self, names: Names) -> None:
         self.names = names

@@ -19,6 +19,7 @@ import gc
 import os
 import sys
 import threading
+from collections import OrderedDict
 
 ENV = "MLP_LM_SESSION_DATA_MB"
 DEFAULT_DATA_MB = 400
@@ -38,6 +39,42 @@ def dataset_budget() -> int:
 def dataset_bytes(ds) -> int:
     """The bytes of a dataset's tensors (X and Y of the three splits)."""
     return sum(t.element_size() * t.nelement() for t in (ds.Xtr, ds.Ytr, ds.Xdev, ds.Ydev, ds.Xte, ds.Yte))
+
+
+class DatasetCache:
+    """A session's datasets by key, least recently used first, kept within dataset_budget() bytes."""
+
+    def __init__(self):
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key, build, in_use=lambda: ()):
+        """The dataset for `key`, built with `build()` if missing; then evict beyond the budget, sparing the one
+        returned and those `in_use()` names (the current run's, the opened run's: dropping them frees nothing)."""
+        ds = self._items.get(key)
+        if ds is not None:
+            self._items.move_to_end(key)
+            return ds
+        ds = self._items[key] = build()
+        spare = {id(ds), *(id(d) for d in in_use() if d is not None)}
+        total, budget = self.bytes(), dataset_budget()
+        for k in list(self._items):
+            if total <= budget:
+                break
+            if id(self._items[k]) not in spare:
+                total -= dataset_bytes(self._items.pop(k))
+        return ds
+
+    def bytes(self) -> int:
+        return sum(dataset_bytes(d) for d in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(list(self._items))  # the keys, least recently used first
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 def _libc():
