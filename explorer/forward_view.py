@@ -43,7 +43,7 @@ def positions(src, name: str) -> list[tuple[str, str]]:
 
 
 def pair_label(ctx: str, ch: str) -> str:
-    return f"'{ctx}' → {show_char(ch)}"
+    return md_literal(f"'{ctx}' → {show_char(ch)}")  # a pills option: Markdown, and the context is user text
 
 
 def _stage(title: str, code: str):

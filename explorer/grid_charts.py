@@ -7,6 +7,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .charts import plot_text
 from .settings import LABELS
 
 DEV_COLOUR = "#dc2626"
@@ -83,7 +84,7 @@ def parallel_figure(rows: list[dict], varied) -> go.Figure:
         else:
             cats = sorted({str(v) for v in vals})
             dims.append(dict(label=_label(name), values=[cats.index(str(v)) for v in vals],
-                             tickvals=list(range(len(cats))), ticktext=cats))
+                             tickvals=list(range(len(cats))), ticktext=[plot_text(c) for c in cats]))
     dev = [r["dev_loss"] for r in scored]
     dims.append(_axis("dev loss", dev, ".3f"))
     fig = go.Figure(go.Parcoords(

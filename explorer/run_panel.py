@@ -159,7 +159,7 @@ def draw(holder: Holder, r, live_id: str | None) -> None:
         try:
             text, cmd = script.for_run(holder.store, r.id)
         except MLPLMError as e:
-            st.error(f"This run's settings cannot be turned into a script: {e}")
+            st.error(f"This run's settings cannot be turned into a script: {md_literal(e)}")
             return
         if note := script.lr_note(r):
             st.warning(note, icon=":material/info:")

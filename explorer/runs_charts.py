@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .charts import plot_text
+
 # Tableau 10: distinct, colour-blind-aware hues; a run beyond the tenth reuses them with a dashed line
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac")
@@ -31,6 +33,7 @@ def overlay_spec(items, *, log10: bool = True, refs: dict | None = None) -> dict
     hover = "%{fullData.name}<br>step %{x:,}<br>loss %{customdata:.4f}<extra></extra>"
     data = []
     for i, (label, steps, smooth, ev_steps, ev_dev) in enumerate(items):
+        label = plot_text(label)  # run names are user text
         c, dash = colour(i)
         group = f"run{i}"
         if len(steps):

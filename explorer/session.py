@@ -57,13 +57,20 @@ def values() -> dict:
     return {k: st.session_state[k] for k in FIELDS}
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:<>&])")
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>$:~|&])")          # emphasis, code, links/images, HTML, LaTeX, directives
+_MD_BLOCK = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))", re.M)  # a heading, list or quote marker at a line's start
 
 
 def md_literal(s: str) -> str:
-    """User text for st.markdown (and widget labels): every Markdown / LaTeX / directive character backslash-escaped,
-    so `**b**`, `$x$` or `:red[x]` in a name show as typed."""
-    return _MD_SPECIAL.sub(r"\\\1", str(s))
+    """User text for st.markdown (and widget labels): the characters Markdown, LaTeX and Streamlit's directives act on
+    backslash-escaped, so `**b**`, `$x$`, `:red[x]`, `<b>x</b>` or `[x](javascript:…)` in a name show as typed."""
+    out = _MD_INLINE.sub(r"\\\1", str(s))
+    return _MD_BLOCK.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit() else m.group(2) + "\\"), out)
+
+
+def shown(md: str) -> str:
+    """What md_literal's output reads as on the page (the escapes removed): for tests and messages."""
+    return re.sub(r"\\(.)", r"\1", md)
 
 
 # ---- cached derived results (keyed on content, so they are shared safely between sessions) ---------------------------

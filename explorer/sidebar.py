@@ -12,7 +12,7 @@ from mlp_lm.errors import MLPLMError
 from . import settings as S
 from .capacity import ServerBusy
 from .holder import Holder
-from .session import STATUS_SECONDS, get_holder, live, show_status, values
+from .session import STATUS_SECONDS, get_holder, live, md_literal, show_status, values
 
 HELP = {
     "preset": "The lecture's stages. Lecture: makemore part 2's exact recipe (dev ≈ 2.17 after 200,000 steps). "
@@ -140,13 +140,13 @@ def draw(holder: Holder):
         box = st.empty()
         _early_status(holder, box)
         if ss.get("control_error"):
-            st.error(ss["control_error"])
+            st.error(md_literal(ss["control_error"]))
         if ss.get("control_busy"):
             st.warning(ss["control_busy"], icon=":material/hourglass_top:")
 
         pending = holder.pending(values())
         if pending:
-            st.warning("**Applies on the next run (Reset/Start):**\n" + "\n".join(f"- {p}" for p in pending))
+            st.warning("**Applies on the next run (Reset/Start):**\n" + "\n".join(f"- {md_literal(p)}" for p in pending))
 
         st.selectbox("Preset", list(S.PRESET_LABELS), key="preset", on_change=_apply_preset, help=HELP["preset"])
 
@@ -175,5 +175,5 @@ def draw(holder: Holder):
                     format_func=lambda v: v if v == "auto" else f"{v:,} steps")
         b.selectbox("Step runs", S.STEP_CHOICES, key="step_n", help=HELP["step_n"],
                     format_func=lambda v: f"{v:,} step" + ("s" if v > 1 else ""))
-        st.caption(f"Data: {holder.names.name} · {len(holder.names.words):,} names · one CPU thread for training")
+        st.caption(f"Data: {md_literal(holder.names.name)} · {len(holder.names.words):,} names · one CPU thread for training")
     return box

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
 
 from explorer.holder import OPEN_HOLDERS, Holder  # noqa: E402
 from explorer.model_source import fresh_params  # noqa: E402
+from explorer.session import shown  # noqa: E402
 from explorer.settings import FIELDS, build_configs  # noqa: E402
 
 APP = str(ROOT / "explorer" / "app.py")
@@ -107,6 +108,6 @@ def numbers(a) -> np.ndarray:
 
 
 def texts(at: AppTest) -> str:
-    """Every markdown, caption and alert text of the page, joined."""
+    """Every markdown, caption and alert text of the page, joined, as it reads (user text's escapes removed)."""
     kinds = ("markdown", "caption", "info", "success", "warning", "error")
-    return "\n".join(e.value for kind in kinds for e in getattr(at, kind))
+    return shown("\n".join(e.value for kind in kinds for e in getattr(at, kind)))

@@ -40,6 +40,7 @@ from conftest import trainer_threads  # noqa: E402
 from test_hostile_files import with_header_length  # noqa: E402
 from test_hostile_models import CRAFTED, huge  # noqa: E402
 from explorer.holder import OPEN_HOLDERS, Holder, Names  # noqa: E402
+from explorer.session import shown  # noqa: E402
 from mlp_lm import checkpoint as ck  # noqa: E402
 from mlp_lm.cli import main  # noqa: E402
 from mlp_lm.config import TrainConfig  # noqa: E402
@@ -239,7 +240,7 @@ def page_metric(at, label):
 def use_previous_upload(at) -> None:
     at.file_uploader(key="data_upload").set_value(("previous.txt", "\n".join(PREVIOUS).encode(), "text/plain")).run()
     assert not at.exception and not at.error
-    assert the_holder().names.words == PREVIOUS and at.subheader[0].value == "previous.txt"
+    assert the_holder().names.words == PREVIOUS and shown(at.subheader[0].value) == "previous.txt"
 
 
 PASTE_CASES = [c for c in DATA_CASES if c.paste]
@@ -268,12 +269,12 @@ class TestDataPage:
         at.file_uploader(key="data_upload").set_value((name, case.raw, "text/plain")).run()
         assert not at.exception, at.exception
         if case.error:
-            assert [e.value for e in at.error] == [f"{name}: {case.error}. Still using previous.txt."]
+            assert [shown(e.value) for e in at.error] == [f"{name}: {case.error}. Still using previous.txt."]
             assert the_holder().names is before
-            assert at.subheader[0].value == "previous.txt" and page_metric(at, "Names") == str(len(PREVIOUS))
+            assert shown(at.subheader[0].value) == "previous.txt" and page_metric(at, "Names") == str(len(PREVIOUS))
         else:
             assert not at.error, [e.value for e in at.error]
-            assert the_holder().names.words == case.words and at.subheader[0].value == name
+            assert the_holder().names.words == case.words and shown(at.subheader[0].value) == name
             assert page_metric(at, "Names") == str(len(case.words))
             assert page_metric(at, "Vocabulary") == str(len(set("".join(case.words))) + 1)
 
@@ -289,7 +290,7 @@ class TestDataPage:
         at.button(key="data_use_paste").click().run()
         assert not at.exception, at.exception
         if case.error:
-            assert [e.value for e in at.error] == [f"{case.error}. Still using names.txt (default)."]
+            assert [shown(e.value) for e in at.error] == [f"{case.error}. Still using names.txt (default)."]
             assert the_holder().names is before and page_metric(at, "Names") == "32,469"
         else:
             assert not at.error and the_holder().names.words == case.words

@@ -4,7 +4,7 @@ from collections import Counter
 import streamlit as st
 
 from explorer import charts
-from explorer.session import get_holder
+from explorer.session import get_holder, md_literal
 from mlp_lm.data import build_dataset
 from mlp_lm.errors import MLPLMError
 
@@ -45,14 +45,14 @@ up = st.file_uploader("Use your own names: upload a text file, one name per line
 if up is not None and up.file_id != holder.last_upload:  # e.g. the file came before this page's callback existed
     use_upload()
 if up is not None and up.file_id == holder.last_upload and holder.last_upload_error:
-    st.error(f"{up.name}: {holder.last_upload_error}. Still using {holder.names.name}.")
+    st.error(md_literal(f"{up.name}: {holder.last_upload_error}. Still using {holder.names.name}."))
 with st.expander("…or paste a list, or go back to the default names", expanded=False):
     st.text_area("Names, one per line", key="data_paste", height=120, placeholder="emma\nolivia\nava\n…")
     a, b, _ = st.columns([1, 1, 3])
     a.button("Use pasted names", key="data_use_paste", on_click=use_pasted)
     b.button("Use the default names.txt", key="data_use_default", on_click=use_default)
 if ss.get("data_error"):
-    st.error(f"{ss['data_error']}. Still using {holder.names.name}.")
+    st.error(md_literal(f"{ss['data_error']}. Still using {holder.names.name}."))
 
 names = holder.names
 block_size = int(ss["block_size"])
@@ -61,9 +61,9 @@ words = list(names.words)
 lengths = [len(w) for w in words]
 itos = list(ds.vocab.itos)
 if holder.run_names is not None and holder.run_names.fingerprint != names.fingerprint:
-    st.warning(f"The run in progress trains on {holder.run_names.name}; these names apply on the next run (Reset/Start).")
+    st.warning(f"The run in progress trains on {md_literal(holder.run_names.name)}; these names apply on the next run (Reset/Start).")
 
-st.subheader(names.name)
+st.subheader(md_literal(names.name), anchor=False)
 m = st.columns(5)
 m[0].metric("Names", f"{len(words):,}")
 m[1].metric("Characters", f"{sum(lengths):,}")

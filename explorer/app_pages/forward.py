@@ -20,14 +20,14 @@ run_panel.opened_banner(holder, "fwd_close_view")
 
 def model_line(src) -> None:
     live_note = " — follows the run as it trains" if src.status == "running" else ""
-    st.caption(f":material/memory: Showing {src.label}{live_note}.")
+    st.caption(f":material/memory: Showing {md_literal(src.label)}{live_note}.")
 
 
 def source():
     try:
         return current(holder, values(), opened=True)
     except MLPLMError as e:
-        st.error(f"The sidebar settings do not make a model: {e}")
+        st.error(f"The sidebar settings do not make a model: {md_literal(e)}")
         return None
 
 

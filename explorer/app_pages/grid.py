@@ -6,7 +6,7 @@ from explorer import grid_charts
 from explorer.grid_session import get_grid
 from explorer.grid_view import CHOICES, PAGE_PARAMS, SCALING_VALUES, build_spec, dask_scheduler
 from explorer.series import fmt_duration
-from explorer.session import get_holder, values
+from explorer.session import get_holder, md_literal, values
 from explorer.settings import LABELS
 from mlp_lm import grid_table
 from mlp_lm.errors import MLPLMError
@@ -96,7 +96,7 @@ if scheduler:
                format_func=lambda v: "this machine" if v == "local" else f"Dask at {scheduler}")
 b[2].markdown(preview)
 if ss.get("grid_error"):
-    st.error(ss["grid_error"])
+    st.error(md_literal(ss["grid_error"]))
 
 
 def results() -> None:
@@ -108,7 +108,7 @@ def results() -> None:
     st.progress(done / max(snap.total, 1), text=f"{snap.status} · {done} of {snap.total} trials · "
                 f"{fmt_duration(snap.elapsed)} · {snap.where} · search {snap.sweep}")
     if snap.message:
-        st.error(snap.message)
+        st.error(md_literal(snap.message))
     rows = grid_table.rows(snap.results, snap.varied)
     if not rows:
         st.caption("The table fills in as each trial finishes.")
