@@ -279,11 +279,15 @@ def test_sampler_bars_are_distributions_and_bad_names_do_not_crash():
         colours = f["data"][0]["marker"]["color"]
         assert colours.count(CHOSEN_COLOUR) == 1, "exactly the drawn character is highlighted"
     assert {"in-train", "dev/test", "novel"} >= set(at.dataframe[0].value["where"])
-    # step by step
+    # step by step (only the open tab is drawn)
+    at.session_state["samp_tab"] = "Step by step"
+    at.run()
     click(at, "samp_next")
     step_bars = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("step 1:")]
     assert len(step_bars) == 1 and numbers(step_bars[0]["data"][0]["y"]).sum() == pytest.approx(1.0, abs=1e-5)
     # a typed name: per-character probabilities; a character outside the vocabulary is an error, not a crash
+    at.session_state["samp_tab"] = "Score a name"
+    at.run()
     at.text_input(key="samp_typed").set_value("emma").run()
     assert metric(at, "per character")
     at.text_input(key="samp_typed").set_value("em9a").run()
