@@ -1,6 +1,7 @@
 """Where a rerun's time goes: each page's script time (Streamlit's AppTest, no browser) while a lecture run trains —
 the whole rerun, the sidebar and the page body — and optionally a cProfile of the page bodies (taken in the script
-thread) listing the explorer's and plotly's functions by cumulative time.
+thread, the whole script) listing the explorer's, plotly's and Streamlit's functions by cumulative time. "rerun" is
+AppTest's whole round trip; "script" the script thread's part of it.
 
     python bench/profile_rerun.py [--reruns 5] [--pages train,sampler,...] [--profile] [--top 25]
 
@@ -34,10 +35,23 @@ class Sections:
         from streamlit.navigation.page import StreamlitPage
 
         from explorer import sidebar
-        self.times: dict[str, list[float]] = {"sidebar": [], "page": []}
+        from streamlit.runtime.scriptrunner import script_runner
+        self.times: dict[str, list[float]] = {"script": [], "sidebar": [], "page": []}
         self.prof = cProfile.Profile() if profile else None
         self.on = False
-        draw, run = sidebar.draw, StreamlitPage.run
+        draw, run, script = sidebar.draw, StreamlitPage.run, script_runner.exec_func_with_error_handling
+
+        def timed_script(*a, **k):
+            t0 = time.perf_counter()
+            if self.on and self.prof:
+                self.prof.enable()
+            try:
+                return script(*a, **k)
+            finally:
+                if self.on and self.prof:
+                    self.prof.disable()
+                if self.on:
+                    self.times["script"].append(time.perf_counter() - t0)
 
         def timed_draw(*a, **k):
             t0 = time.perf_counter()
@@ -49,17 +63,14 @@ class Sections:
 
         def timed_run(page):
             t0 = time.perf_counter()
-            if self.on and self.prof:
-                self.prof.enable()
             try:
                 return run(page)
             finally:
-                if self.on and self.prof:
-                    self.prof.disable()
                 if self.on:
                     self.times["page"].append(time.perf_counter() - t0)
 
         sidebar.draw, StreamlitPage.run = timed_draw, timed_run
+        script_runner.exec_func_with_error_handling = timed_script
 
     def reset(self) -> None:
         self.times = {k: [] for k in self.times}
@@ -112,12 +123,12 @@ def main() -> int:
         sections.on = True
         times = [_run(at) for _ in range(args.reruns)]
         sections.on = False
-        print(f"{name:<11} rerun {_ms(times)}   sidebar {_ms(sections.times['sidebar'])}   "
+        print(f"{name:<11} rerun {_ms(times)}   script {_ms(sections.times['script'])}   sidebar {_ms(sections.times['sidebar'])}   "
               f"page body {_ms(sections.times['page'])}")
         if sections.prof:
             out = io.StringIO()
             pstats.Stats(sections.prof, stream=out).sort_stats("cumulative").print_stats(
-                r"explorer|mlp_lm|plotly/(basedatatypes|io|graph_objs)|streamlit/(elements|delta)", args.top)
+                r"explorer|mlp_lm|plotly/(basedatatypes|io|graph_objs)|streamlit/(elements|delta|navigation|runtime/(state|caching))", args.top)
             print("\n".join(line[:160] for line in out.getvalue().splitlines()[-args.top - 2:] if line.strip()))
     at.button(key="btn_stop").click()
     _run(at)
