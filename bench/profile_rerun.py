@@ -1,12 +1,13 @@
 """Where a rerun's time goes: each page's script time (Streamlit's AppTest, no browser) while a lecture run trains —
 the whole rerun, the sidebar and the page body — and optionally a cProfile of the page bodies (taken in the script
 thread, the whole script) listing the explorer's, plotly's and Streamlit's functions by cumulative time. "rerun" is
-AppTest's whole round trip; "script" the script thread's part of it.
+AppTest's whole round trip; "script" the script thread's part of it, and the CPU time that thread used (what a busy
+machine does not inflate: compare those).
 
     python bench/profile_rerun.py [--reruns 5] [--pages train,sampler,...] [--profile] [--top 25]
 
 A page is opened once (its first run imports and warms caches), then rerun `--reruns` times; the median is printed.
-On the Sampler page names are generated and two characters stepped first; the timed reruns draw its Generate tab.
+"tsne" is the Embeddings page in its t-SNE view, each timed rerun at a new perplexity. On the Sampler page names are generated and two characters stepped first; the timed reruns draw its Generate tab.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 PAGES = {"train": "app_pages/train.py", "sweep": "app_pages/sweep.py", "embeddings": "app_pages/embeddings.py",
          "sampler": "app_pages/sampler.py", "data": "app_pages/data.py", "forward": "app_pages/forward.py",
-         "runs": "app_pages/runs.py"}
+         "runs": "app_pages/runs.py", "tsne": "app_pages/embeddings.py"}  # tsne: each rerun a new perplexity
 
 
 class Sections:
@@ -36,13 +37,13 @@ class Sections:
 
         from explorer import sidebar
         from streamlit.runtime.scriptrunner import script_runner
-        self.times: dict[str, list[float]] = {"script": [], "sidebar": [], "page": []}
+        self.times: dict[str, list[float]] = {"script": [], "script cpu": [], "sidebar": [], "page": []}
         self.prof = cProfile.Profile() if profile else None
         self.on = False
         draw, run, script = sidebar.draw, StreamlitPage.run, script_runner.exec_func_with_error_handling
 
         def timed_script(*a, **k):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             if self.on and self.prof:
                 self.prof.enable()
             try:
@@ -52,6 +53,7 @@ class Sections:
                     self.prof.disable()
                 if self.on:
                     self.times["script"].append(time.perf_counter() - t0)
+                    self.times["script cpu"].append(time.thread_time() - c0)
 
         def timed_draw(*a, **k):
             t0 = time.perf_counter()
@@ -76,6 +78,10 @@ class Sections:
         self.times = {k: [] for k in self.times}
         if self.prof:
             self.prof = cProfile.Profile()
+
+
+def _perplexity(at):
+    return next(s for s in at.slider if (s.key or "").startswith("emb_perplexity"))
 
 
 def _ms(v: list[float]) -> str:
@@ -119,11 +125,17 @@ def main() -> int:
                 _run(at)
             at.session_state["samp_tab"] = "Generate"  # the timed reruns draw the generated names' charts
             _run(at)
+        if name == "tsne":
+            at.radio(key="emb_view").set_value("t-SNE")
+            _run(at)
         sections.reset()
         sections.on = True
-        times = [_run(at) for _ in range(args.reruns)]
+        if name == "tsne":  # AppTest reruns the whole page where the browser reruns only the live fragment
+            times = [_run(_perplexity(at).set_value(3 + i % 4) and at) for i in range(args.reruns)]
+        else:
+            times = [_run(at) for _ in range(args.reruns)]
         sections.on = False
-        print(f"{name:<11} rerun {_ms(times)}   script {_ms(sections.times['script'])}   sidebar {_ms(sections.times['sidebar'])}   "
+        print(f"{name:<11} rerun {_ms(times)}   script {_ms(sections.times['script'])} (CPU {_ms(sections.times['script cpu'])})   sidebar {_ms(sections.times['sidebar'])}   "
               f"page body {_ms(sections.times['page'])}")
         if sections.prof:
             out = io.StringIO()
