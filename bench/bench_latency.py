@@ -122,6 +122,8 @@ def measure(page, rounds: int) -> dict[str, list[float]]:
         before = inner(page, caption, "From run") or ""
         out["generate"].append(timed(page, button(page, "Generate"), text_changes(caption, "From run"), before))
         page.get_by_role("tab", name="Step by step").first.click()
+        page.get_by_role("button", name="Next character", exact=True).first.wait_for()  # only the open tab is drawn
+        wait_app_ready(page)
         for _ in range(2):
             shown = "[data-testid='stMain'] h3"
             before = inner(page, shown) or ""

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from . import projections
-from .charts import base_layout, plot_text, show_char
+from .charts import layout, plot_text, show_char
 from .projections import CATEGORIES, COLOURS, category
 
 EMB_PLOT_PX = (540, 430)  # the embedding chart's plot area at 1280×720 (width, height), for spacing the labels
@@ -58,21 +58,21 @@ def embedding_figure(xy: np.ndarray, chars: Sequence[str], *, x_title: str, y_ti
     """
     xy = np.asarray(xy, dtype=np.float64)
     lab = xy if labels is None else np.asarray(labels, dtype=np.float64)
-    fig = go.Figure()
+    traces = []  # the figure is made once from its traces and layout: add_trace / update_* on it cost ~15 ms more
     cats = [category(c) for c in chars]
     moved = np.flatnonzero(np.hypot(*(lab - xy).T) > 1e-9 + 0.02 * float(np.ptp(xy, 0).max()))
     if len(moved):
         lx = [v for i in moved for v in (xy[i, 0], lab[i, 0], None)]
         ly = [v for i in moved for v in (xy[i, 1], lab[i, 1], None)]
-        fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", line=dict(color="#9ca3af", width=1), hoverinfo="skip",
+        traces.append(go.Scatter(x=lx, y=ly, mode="lines", line=dict(color="#9ca3af", width=1), hoverinfo="skip",
                                  showlegend=False))
-        fig.add_trace(go.Scatter(x=xy[moved, 0].tolist(), y=xy[moved, 1].tolist(), mode="markers", hoverinfo="skip",
+        traces.append(go.Scatter(x=xy[moved, 0].tolist(), y=xy[moved, 1].tolist(), mode="markers", hoverinfo="skip",
                                  marker=dict(size=6, color=[COLOURS[cats[i]] for i in moved]), showlegend=False))
     for cat in CATEGORIES:
         idx = [i for i, c in enumerate(cats) if c == cat]
         if not idx:
             continue
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=[float(lab[i, 0]) for i in idx], y=[float(lab[i, 1]) for i in idx], mode="markers+text", name=cat,
             text=[plot_text(show_char(chars[i])) for i in idx], textposition="middle center",
             customdata=[[float(xy[i, 0]), float(xy[i, 1])] for i in idx],
@@ -80,12 +80,13 @@ def embedding_figure(xy: np.ndarray, chars: Sequence[str], *, x_title: str, y_ti
             hovertemplate="'%{text}'<br>(%{customdata[0]:.3f}, %{customdata[1]:.3f})<extra>" + cat + "</extra>"))
     if highlight is not None:
         ring = [highlight, *neighbours]
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=[float(lab[i, 0]) for i in ring], y=[float(lab[i, 1]) for i in ring], mode="markers", name="chosen + neighbours",
             marker=dict(size=EMB_LABEL_PX + 10, color="rgba(0,0,0,0)",
                         line=dict(width=3, color=["#111827"] + ["#d97706"] * len(neighbours))),
             hoverinfo="skip"))
-    fig.update_xaxes(title_text=x_title, zeroline=False, **({"range": list(view[0])} if view else {}))
-    fig.update_yaxes(title_text=y_title, zeroline=False, scaleanchor="x", scaleratio=1,
-                     **({"range": list(view[1])} if view else {}))
-    return base_layout(fig, height=560, title=dict(text=title, x=0, xanchor="left", y=0.985, font=dict(size=15)) if title else None)
+    xaxis = dict(title=dict(text=x_title), zeroline=False, **({"range": list(view[0])} if view else {}))
+    yaxis = dict(title=dict(text=y_title), zeroline=False, scaleanchor="x", scaleratio=1,
+                 **({"range": list(view[1])} if view else {}))
+    return go.Figure(data=traces, layout=layout(height=560, xaxis=xaxis, yaxis=yaxis,
+                     title=dict(text=title, x=0, xanchor="left", y=0.985, font=dict(size=15)) if title else None))

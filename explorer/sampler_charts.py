@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .charts import CHOSEN_COLOUR, OTHER_COLOUR, SMOOTH_COLOUR, base_layout, plot_text, show_char
+from .charts import CHOSEN_COLOUR, OTHER_COLOUR, SMOOTH_COLOUR, base_layout, layout, plot_text, show_char
 
 
 def _char_font(n: int) -> dict:
@@ -31,19 +31,22 @@ def next_char_figure(probs, itos: Sequence[str], chosen: int | None, *, title: s
     n = len(labels)
     colours = [CHOSEN_COLOUR if i == chosen else OTHER_COLOUR for i in range(n)]
     text = [f"{p:.2f}" if p >= 0.02 and i != chosen else "" for i, p in enumerate(probs)]
-    fig = go.Figure(go.Bar(x=labels, y=probs, marker_color=colours, name="P(next char)", text=text, textposition="outside",
-                           textfont=dict(size=12 if n <= 30 else 9), cliponaxis=False,
-                           hovertemplate="'%{x}'  p = %{y:.4f}<extra></extra>"))
+    bars = go.Bar(x=labels, y=probs, marker_color=colours, name="P(next char)", text=text, textposition="outside",
+                  textfont=dict(size=12 if n <= 30 else 9), cliponaxis=False,
+                  hovertemplate="'%{x}'  p = %{y:.4f}<extra></extra>")
     top = max(probs, default=1.0)
+    notes = []  # the layout is given whole when the figure is made (see charts.layout: update_* cost ~20 ms more)
     if chosen is not None and 0 <= chosen < n:
-        fig.add_annotation(x=labels[chosen], y=probs[chosen], text=f"drew '{labels[chosen]}'<br>p = {probs[chosen]:.3f}",
-                           showarrow=True, arrowhead=2, arrowcolor=CHOSEN_COLOUR, ax=0, ay=-42, yanchor="bottom",
-                           font=dict(color=CHOSEN_COLOUR, size=15), bgcolor="rgba(255,255,255,0.9)")
-    fig.update_xaxes(type="category", title_text="next character", tickmode="array", tickvals=labels, ticktext=labels,
-                     tickfont=_char_font(n), tickangle=0 if n <= 45 else -90)
-    fig.update_yaxes(title_text="probability", range=[0, min(1.0, top) * 1.35 + 0.02], rangemode="tozero")
-    return base_layout(fig, height=height, showlegend=False, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                       title=dict(text=plot_text(title), x=0, xanchor="left", y=0.97, font=dict(size=16)) if title else None)
+        notes.append(dict(x=labels[chosen], y=probs[chosen], text=f"drew '{labels[chosen]}'<br>p = {probs[chosen]:.3f}",
+                          showarrow=True, arrowhead=2, arrowcolor=CHOSEN_COLOUR, ax=0, ay=-42, yanchor="bottom",
+                          font=dict(color=CHOSEN_COLOUR, size=15), bgcolor="rgba(255,255,255,0.9)"))
+    xaxis = dict(type="category", title=dict(text="next character"), tickmode="array", tickvals=labels, ticktext=labels,
+                 tickfont=_char_font(n), tickangle=0 if n <= 45 else -90)
+    yaxis = dict(title=dict(text="probability"), range=[0, min(1.0, top) * 1.35 + 0.02], rangemode="tozero")
+    return go.Figure(data=[bars], layout=layout(
+        height=height, showlegend=False, margin=dict(l=10, r=10, t=40 if title else 10, b=10), annotations=notes,
+        xaxis=xaxis, yaxis=yaxis,
+        title=dict(text=plot_text(title), x=0, xanchor="left", y=0.97, font=dict(size=16)) if title else None))
 
 
 def steps_heatmap(contexts: Sequence[str], chars: Sequence[str], probs: np.ndarray, chosen: Sequence[int],
@@ -56,20 +59,22 @@ def steps_heatmap(contexts: Sequence[str], chars: Sequence[str], probs: np.ndarr
     z = np.asarray(probs, dtype=np.float64)
     text = [[("1" if p >= 0.995 else f"{p:.2f}"[1:]) if p >= 0.1 or j == c else "" for j, p in enumerate(row)]
             for row, c in zip(z, chosen)]  # the drawn cell always shows its probability
-    fig = go.Figure(go.Heatmap(z=z.tolist(), x=cols, y=rows, colorscale="Blues", zmin=0, zmax=1, text=text,
+    heat = go.Heatmap(z=z.tolist(), x=cols, y=rows, colorscale="Blues", zmin=0, zmax=1, text=text,
                                texttemplate="%{text}", textfont=dict(size=11), xgap=1, ygap=1,
                                hovertemplate="%{y}<br>'%{x}'  p = %{z:.4f}<extra></extra>",
-                               colorbar=dict(title=dict(text="p"), thickness=12, len=min(1.0, 0.3 + 0.08 * len(rows)))))
-    fig.add_trace(go.Scatter(x=[cols[c] for c in chosen], y=rows, mode="markers", name="drawn",
-                             marker=dict(symbol="square-open", size=20, color=CHOSEN_COLOUR, line=dict(width=3)),
-                             hoverinfo="skip"))
+                               colorbar=dict(title=dict(text="p"), thickness=12, len=min(1.0, 0.3 + 0.08 * len(rows))))
+    drawn = go.Scatter(x=[cols[c] for c in chosen], y=rows, mode="markers", name="drawn",
+                       marker=dict(symbol="square-open", size=20, color=CHOSEN_COLOUR, line=dict(width=3)),
+                       hoverinfo="skip")
+    boxes = []  # the layout is given whole when the figure is made (see charts.layout)
     if selected is not None and 0 <= selected < len(rows):
-        fig.add_shape(type="rect", xref="paper", x0=0, x1=1, yref="y", y0=selected - 0.5, y1=selected + 0.5,
-                      line=dict(color="#111827", width=2))
-    fig.update_yaxes(autorange="reversed", type="category", tickfont=dict(size=14))
-    fig.update_xaxes(type="category", side="top", tickmode="array", tickvals=cols, ticktext=cols,
-                     tickfont=_char_font(len(cols)))
-    return base_layout(fig, height=90 + 30 * len(rows), showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+        boxes.append(dict(type="rect", xref="paper", x0=0, x1=1, yref="y", y0=selected - 0.5, y1=selected + 0.5,
+                          line=dict(color="#111827", width=2)))
+    yaxis = dict(autorange="reversed", type="category", tickfont=dict(size=14))
+    xaxis = dict(type="category", side="top", tickmode="array", tickvals=cols, ticktext=cols,
+                 tickfont=_char_font(len(cols)))
+    return go.Figure(data=[heat, drawn], layout=layout(height=90 + 30 * len(rows), showlegend=False, shapes=boxes,
+                                                       margin=dict(l=10, r=10, t=40, b=10), xaxis=xaxis, yaxis=yaxis))
 
 
 def score_figure(chars: Sequence[str], contexts: Sequence[str], probs, vocab_size: int) -> go.Figure:

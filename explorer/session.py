@@ -98,6 +98,19 @@ def tsne_layout(C: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
     return projections.tsne(C, perplexity, seed)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _built(_builder, name: str, args: tuple, kwargs: dict):
+    return _builder(*args, **kwargs)
+
+
+def figure(builder, *args, **kwargs):
+    """`builder(*args, **kwargs)` — a chart module's go.Figure builder — kept by the content of its arguments, so a
+    rerun that draws the same chart again (a page revisited, a widget elsewhere changed) skips building it: plotly's
+    property validation costs 10–60 ms a figure. The figure is shared between reruns and sessions: pass it to
+    st.plotly_chart (which only reads it), never change it."""
+    return _built(builder, f"{builder.__module__}.{builder.__qualname__}", args, kwargs)
+
+
 # ---- live refresh -----------------------------------------------------------------------------------------------------
 
 def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> None:

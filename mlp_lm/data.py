@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import random
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +234,11 @@ class Dataset:
     Ydev: torch.Tensor
     Xte: torch.Tensor
     Yte: torch.Tensor
+
+    @cached_property
+    def split_sets(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(the training names, the dev and test names) as sets: made once per dataset, not for every label."""
+        return frozenset(self.train_words), frozenset(self.dev_words) | frozenset(self.test_words)
 
     @property
     def split_sizes(self) -> tuple[int, int, int]:

@@ -267,6 +267,5 @@ def score(params: dict[str, torch.Tensor], vocab: Vocab, block_size: int, name: 
 
 def label(names, dataset) -> list[str]:
     """For each name: "train" if it is in the training split, "dev/test" if only in dev or test, else "novel"."""
-    train = set(dataset.train_words)
-    held_out = set(dataset.dev_words) | set(dataset.test_words)
+    train, held_out = dataset.split_sets
     return ["train" if w in train else "dev/test" if w in held_out else "novel" for w in names]

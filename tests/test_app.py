@@ -279,11 +279,15 @@ def test_sampler_bars_are_distributions_and_bad_names_do_not_crash():
         colours = f["data"][0]["marker"]["color"]
         assert colours.count(CHOSEN_COLOUR) == 1, "exactly the drawn character is highlighted"
     assert {"in-train", "dev/test", "novel"} >= set(at.dataframe[0].value["where"])
-    # step by step
+    # step by step (only the open tab is drawn)
+    at.session_state["samp_tab"] = "Step by step"
+    at.run()
     click(at, "samp_next")
     step_bars = [f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("step 1:")]
     assert len(step_bars) == 1 and numbers(step_bars[0]["data"][0]["y"]).sum() == pytest.approx(1.0, abs=1e-5)
     # a typed name: per-character probabilities; a character outside the vocabulary is an error, not a crash
+    at.session_state["samp_tab"] = "Score a name"
+    at.run()
     at.text_input(key="samp_typed").set_value("emma").run()
     assert metric(at, "per character")
     at.text_input(key="samp_typed").set_value("em9a").run()
@@ -380,6 +384,34 @@ def test_projections_pca_tsne_neighbours_and_alignment():
     assert P.align(xy, xy @ R) == pytest.approx(xy, abs=1e-9)
     assert P.align_signs(xy, -xy) == pytest.approx(xy)
     assert [P.category(c) for c in ".aZ9"] == ["'.' (start/end)", "vowel", "consonant", "other"]
+
+
+def test_tsne_keeps_clusters_apart_and_follows_its_seed():
+    """explorer/tsne.py (sklearn's exact method, vectorised): well-separated groups stay apart in the layout."""
+    from explorer import projections as P
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(scale=8.0, size=(3, 10))
+    C = np.concatenate([c + rng.normal(size=(9, 10)) for c in centres])
+    group = np.repeat(np.arange(3), 9)
+    for perplexity in (3, 5, 8):
+        xy = P.tsne(C, perplexity=perplexity, seed=0)
+        assert xy.shape == (27, 2) and np.isfinite(xy).all()
+        d = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.diag(np.full(27, np.inf))
+        assert (group[d.argmin(1)] == group).all(), perplexity  # every point's nearest neighbour is in its group
+    assert P.tsne(C, 5, seed=0) == pytest.approx(P.tsne(C, 5, seed=0))  # deterministic for a seed
+
+
+def test_figures_are_kept_by_content():
+    from explorer import sampler_charts
+    from explorer.session import figure
+
+    itos = list(".abc")
+    a = figure(sampler_charts.next_char_figure, np.array([0.1, 0.2, 0.3, 0.4]), itos, 2, title="x")
+    assert figure(sampler_charts.next_char_figure, np.array([0.1, 0.2, 0.3, 0.4]), itos, 2, title="x") is a
+    assert figure(sampler_charts.next_char_figure, np.array([0.1, 0.2, 0.4, 0.3]), itos, 2, title="x") is not a
+    assert figure(sampler_charts.next_char_figure, np.array([0.1, 0.2, 0.3, 0.4]), itos, 2, title="y") is not a
+    assert a.to_dict() == sampler_charts.next_char_figure(np.array([0.1, 0.2, 0.3, 0.4]), itos, 2, title="x").to_dict()
 
 
 def test_presets_build_valid_configs_and_changes_are_listed():

@@ -1,10 +1,11 @@
 """Data: the names in use, what the model actually sees (contexts → targets), and uploading your own list."""
 from collections import Counter
 
+import numpy as np
 import streamlit as st
 
 from explorer import charts
-from explorer.session import get_holder, md_literal
+from explorer.session import figure, get_holder, md_literal
 from mlp_lm.data import build_dataset
 from mlp_lm.errors import MLPLMError
 
@@ -74,12 +75,12 @@ m[4].metric("Longest", f"{max(lengths)}")
 left, right = st.columns(2)
 with left:
     st.markdown("**Name lengths**")
-    st.plotly_chart(charts.length_histogram(lengths), key="data_lengths", config={"displaylogo": False})
+    st.plotly_chart(figure(charts.length_histogram, np.asarray(lengths)), key="data_lengths", config={"displaylogo": False})
 with right:
     st.markdown("**Characters** (the vocabulary, `itos`)")
     counts = Counter("".join(words))
     counts["."] = len(words)  # '.' ends every name once (as a target)
-    st.plotly_chart(charts.char_counts_figure(itos, [counts.get(c, 0) for c in itos]), key="data_chars",
+    st.plotly_chart(figure(charts.char_counts_figure, itos, [counts.get(c, 0) for c in itos]), key="data_chars",
                     config={"displaylogo": False})
 st.code("itos = " + repr({i: c for i, c in enumerate(itos)}), language="python", wrap_lines=True)
 

@@ -21,31 +21,45 @@ def render() -> None:
     E = view.model_config.emb_dim
     VIEWS = ("raw dimensions", "PCA", "t-SNE")
 
-    c1, c2, c3 = st.columns([1.7, 2, 1.2])
-    mode = c1.radio("View", VIEWS, key="emb_view", persist_state="session", horizontal=True)
-    zoom = c1.toggle("Zoom to the crowded group", key="emb_zoom", persist_state="session",
-                     help="Points that pile up (in the 2-D run, most consonants) get their own view. Labels are also "
-                          "pushed apart where they would overlap, each joined to its point by a thin line.")
-    if mode == "raw dimensions":
-        a, b = c2.columns(2)
-        dx = a.selectbox("x = dimension", range(E), index=0, key=f"emb_dx_{E}")
-        dy = b.selectbox("y = dimension", range(E), index=min(1, E - 1), key=f"emb_dy_{E}")
-    elif mode == "t-SNE":
-        a, b = c2.columns([3, 1])
-        lo, hi = projections.perplexity_range(len(itos))
-        if hi > lo:
-            perplexity = a.slider("Perplexity (< number of characters)", lo, hi, min(5, hi), key=f"emb_perplexity_{hi}",
-                                  help="sklearn's TSNE requires perplexity < the number of points.")
-        else:  # 2–4 characters: no range to choose from
-            perplexity = min(lo, len(itos) - 1)
-            a.caption(f"Perplexity {perplexity:g}: t-SNE's perplexity must stay below the number of points, and with "
-                      f"only {len(itos)} characters there is nothing to choose. PCA shows so few points just as well.")
-        tsne_seed = b.number_input("Seed", 0, 10_000, 0, key="emb_tsne_seed")
-    pick = c3.selectbox("Nearest neighbours of", itos, index=itos.index("a") if "a" in itos else 0, key=f"emb_pick_{len(itos)}",
-                        format_func=lambda ch: f"'{ch}'")
+    def view_changed() -> None:
+        ss["emb_view_changed"] = True
+
+    def controls() -> dict:
+        """The view's widgets, drawn inside the live fragment: a new view, perplexity or character reruns only it."""
+        perplexity = tsne_seed = dx = dy = None
+        c1, c2, c3 = st.columns([1.7, 2, 1.2])
+        mode = c1.radio("View", VIEWS, key="emb_view", persist_state="session", horizontal=True, on_change=view_changed)
+        zoom = c1.toggle("Zoom to the crowded group", key="emb_zoom", persist_state="session",
+                         help="Points that pile up (in the 2-D run, most consonants) get their own view. Labels are also "
+                              "pushed apart where they would overlap, each joined to its point by a thin line.")
+        if mode == "raw dimensions":
+            a, b = c2.columns(2)
+            dx = a.selectbox("x = dimension", range(E), index=0, key=f"emb_dx_{E}", on_change=view_changed)
+            dy = b.selectbox("y = dimension", range(E), index=min(1, E - 1), key=f"emb_dy_{E}",
+                              on_change=view_changed)
+        elif mode == "t-SNE":
+            a, b = c2.columns([3, 1])
+            lo, hi = projections.perplexity_range(len(itos))
+            if hi > lo:
+                perplexity = a.slider("Perplexity (< number of characters)", lo, hi, min(5, hi), key=f"emb_perplexity_{hi}",
+                                      help="sklearn's TSNE requires perplexity < the number of points.")
+            else:  # 2–4 characters: no range to choose from
+                perplexity = min(lo, len(itos) - 1)
+                a.caption(f"Perplexity {perplexity:g}: t-SNE's perplexity must stay below the number of points, and with "
+                          f"only {len(itos)} characters there is nothing to choose. PCA shows so few points just as well.")
+            tsne_seed = b.number_input("Seed", 0, 10_000, 0, key="emb_tsne_seed")
+        pick = c3.selectbox("Nearest neighbours of", itos, index=itos.index("a") if "a" in itos else 0, key=f"emb_pick_{len(itos)}",
+                            format_func=lambda ch: f"'{ch}'")
+        return dict(mode=mode, zoom=zoom, dx=dx, dy=dy, perplexity=perplexity, tsne_seed=tsne_seed, pick=pick)
+
     k = min(5, len(itos) - 1)
 
     def body() -> None:
+        w = controls()
+        mode, zoom, dx, dy, pick = w["mode"], w["zoom"], w["dx"], w["dy"], w["pick"]
+        perplexity, tsne_seed = w["perplexity"], w["tsne_seed"]
+        if ss.pop("emb_view_changed", False) and ss.get("tl_open"):  # the timeline below, outside this fragment,
+            st.rerun(scope="app")                                         # plays the same view: redraw it too
         s = holder.view()
         if s is None or s.key != view.key or s.vocab != view.vocab:  # another model now: the full rerun redraws
             return

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import charts, run_panel, sampler_charts
-from explorer.session import get_holder, md_literal
+from explorer.session import figure, get_holder, md_literal
 from mlp_lm.errors import MLPLMError
 from mlp_lm.export import samples_csv
 from mlp_lm.sampler import SAMPLE_SEED, label, next_step, sample, score
@@ -83,57 +83,71 @@ def render() -> None:
                                  format_func=lambda i: md_literal(f"{i + 1}: {charts.show_char(steps[i].char)}"),
                                  help="Pick a step to see its whole distribution as bars below.")
         j = 0 if j is None else int(j)
-        st.plotly_chart(sampler_charts.steps_heatmap([t.context for t in steps], [t.char for t in steps],
-                                                     np.stack([t.probs for t in steps]), [t.chosen for t in steps], itos,
-                                                     selected=j), key="samp_heatmap", config=PLOT_CONFIG)
+        st.plotly_chart(figure(sampler_charts.steps_heatmap, [t.context for t in steps], [t.char for t in steps],
+                               np.stack([t.probs for t in steps]), [t.chosen for t in steps], itos, selected=j),
+                        key="samp_heatmap", config=PLOT_CONFIG)
         t = steps[j]
-        st.plotly_chart(sampler_charts.next_char_figure(
-            t.probs, itos, t.chosen, title=f"Step {j + 1} of {len(steps)}: context '{t.context}' → drew "
-                                           f"'{charts.show_char(t.char)}' (p = {t.p:.3f})"), key="samp_bars", config=PLOT_CONFIG)
+        st.plotly_chart(figure(sampler_charts.next_char_figure, t.probs, itos, t.chosen,
+                               title=f"Step {j + 1} of {len(steps)}: context '{t.context}' → drew "
+                                     f"'{charts.show_char(t.char)}' (p = {t.p:.3f})"), key="samp_bars", config=PLOT_CONFIG)
 
-    if ss.get("samp_error"):
-        st.error(ss["samp_error"])
+    def error() -> None:
+        if ss.get("samp_error"):
+            st.error(ss["samp_error"])
 
-    tab_gen, tab_step, tab_score = st.tabs(["Generate", "Step by step", "Score a name"])
-
-    with tab_gen:
+    @st.fragment  # Generate redraws only this tab
+    def generate_tab() -> None:
         st.button("Generate", key="samp_generate", type="primary", on_click=generate)
+        error()
         got = ss.get("samples")
         if got is None or got["itos"] != itos:
             st.info("Press **Generate** to draw names with the settings above.")
-        else:
-            samples, where = got["samples"], got["where"]
-            counts = {w: where.count(w) for w in WHERE.values()}
-            st.caption(f"From {md_literal(got['run'])} at step {got['step']:,} · " + " · ".join(f"{v} {k}" for k, v in counts.items())
-                       + " — *in-train*: the name is in the training split; *dev/test*: only in a held-out split; "
-                         "*novel*: in no split.")
-            st.dataframe({"name": [x.name + ("" if x.ended else "…") for x in samples], "where": where,
-                          "length": [len(x.name) for x in samples],
-                          "mean p per char": [round(float(np.mean([t.p for t in x.steps])), 3) for x in samples]},
-                         hide_index=True, height=min(36 * (len(samples) + 1), 400))
-            st.download_button("Download the names with their labels (CSV)", samples_csv([x.name for x in samples], where),
-                               "sampled-names.csv", "text/csv", key="samp_download", on_click="ignore",
-                               icon=":material/download:", help="name,where — one row per name drawn.")
-            look_inside(samples, where)
+            return
+        samples, where = got["samples"], got["where"]
+        counts = {w: where.count(w) for w in WHERE.values()}
+        st.caption(f"From {md_literal(got['run'])} at step {got['step']:,} · " + " · ".join(f"{v} {k}" for k, v in counts.items())
+                   + " — *in-train*: the name is in the training split; *dev/test*: only in a held-out split; "
+                     "*novel*: in no split.")
+        st.dataframe({"name": [x.name + ("" if x.ended else "…") for x in samples], "where": where,
+                      "length": [len(x.name) for x in samples],
+                      "mean p per char": [round(float(np.mean([t.p for t in x.steps])), 3) for x in samples]},
+                     hide_index=True, height=min(36 * (len(samples) + 1), 400))
+        st.download_button("Download the names with their labels (CSV)", samples_csv([x.name for x in samples], where),
+                           "sampled-names.csv", "text/csv", key="samp_download", on_click="ignore",
+                           icon=":material/download:", help="name,where — one row per name drawn.")
+        look_inside(samples, where)
 
-    with tab_step:
+    @st.fragment  # Next character redraws only this tab
+    def step_tab() -> None:
         a, b, _ = st.columns([1, 1, 4])
         a.button("Next character", key="samp_next", type="primary", on_click=next_char)
         b.button("Start over", key="samp_restart", on_click=restart)
+        error()
         stp = ss.get("stepper")
         if stp is None or stp["run"] != view.key or not stp["steps"]:
             st.info("Press **Next character**: the model looks at the context, shows its distribution over the next "
                     "character, and draws one. Repeat until it draws '.'. Uses the latest parameters, even mid-training.")
-        else:
-            last = stp["steps"][-1]
-            shown = "." * bs + stp["prefix"] + ("." if stp["done"] else "")
-            st.markdown(f"### `{shown}`" + ("  :material/check_circle: done" if stp["done"] else ""))
-            st.plotly_chart(sampler_charts.next_char_figure(
-                last.probs, itos, last.chosen, title=f"step {len(stp['steps'])}: context '{last.context}' → drew "
-                                                     f"'{charts.show_char(last.char)}' (p = {last.p:.3f})"),
-                            key="samp_step_bars", config=PLOT_CONFIG)
-            st.caption(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"]))
+            return
+        last = stp["steps"][-1]
+        shown = "." * bs + stp["prefix"] + ("." if stp["done"] else "")
+        st.markdown(f"### `{shown}`" + ("  :material/check_circle: done" if stp["done"] else ""))
+        st.plotly_chart(figure(sampler_charts.next_char_figure, last.probs, itos, last.chosen,
+                               title=f"step {len(stp['steps'])}: context '{last.context}' → drew "
+                                     f"'{charts.show_char(last.char)}' (p = {last.p:.3f})"),
+                        key="samp_step_bars", config=PLOT_CONFIG)
+        st.caption(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"]))
 
+    # Only the open tab is drawn (a tab switch reruns the page): the hidden tabs' charts cost a rerun nothing.
+    tab_gen, tab_step, tab_score = st.tabs(["Generate", "Step by step", "Score a name"], key="samp_tab",
+                                           on_change="rerun")
+    if tab_gen.open:
+        with tab_gen:
+            generate_tab()
+    if tab_step.open:
+        with tab_step:
+            step_tab()
+    if not tab_score.open:
+        return
     with tab_score:
         default = "emma" if all(ch in vocab.stoi for ch in "emma") else (ds.words[0] if ds is not None else itos[1])
         typed = st.text_input("Type a name", default, key="samp_typed", persist_state="session", max_chars=64)
@@ -147,7 +161,7 @@ def render() -> None:
                 m[0].metric("−log likelihood", f"{sc.nll:.3f}")
                 m[1].metric("per character", f"{sc.mean_nll:.3f}", help="Comparable with the training/dev loss.")
                 m[2].metric("where", where_of([sc.name])[0])
-                st.plotly_chart(sampler_charts.score_figure(sc.chars, sc.contexts, sc.probs, V), key="samp_score_chart",
+                st.plotly_chart(figure(sampler_charts.score_figure, sc.chars, sc.contexts, sc.probs, V), key="samp_score_chart",
                                 config=PLOT_CONFIG)
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer import charts
 from explorer.series import fmt_lr
-from explorer.session import get_holder, values
+from explorer.session import figure, get_holder, values
 from explorer.settings import build_configs
 from explorer.sidebar import set_lr
 from mlp_lm.errors import MLPLMError
@@ -70,7 +70,7 @@ else:
                f"batch {done['batch']} · {done['seconds']:.2f} s"
                + (" · stopped early: the loss blew up" if res.stopped_early else ""))
     st.markdown("**Loss vs learning rate** (fastai's `lr_find` plot)")
-    st.plotly_chart(charts.sweep_figure(res.lrs, res.losses, res.smoothed, res.suggestions), key="sweep_chart",
+    st.plotly_chart(figure(charts.sweep_figure, res.lrs, res.losses, res.smoothed, res.suggestions), key="sweep_chart",
                     config=PLOT_CONFIG)
     if res.suggestions:
         st.markdown(f"**Suggestions** — click one to copy it into the sidebar's learning rate (now `{fmt_lr(ss['lr'])}`):")
@@ -90,5 +90,5 @@ else:
                 "Lightning pick a rate safely below the bottom for a whole run at that rate; the lecture takes the "
                 "bottom and divides it by 10 for the second half of its run (0.1 → 0.01).")
     st.markdown("**The lecture's plot:** loss against the exponent `lre`")
-    st.plotly_chart(charts.exponent_figure(res.log10_lrs, res.losses, res.smoothed, res.suggestions),
+    st.plotly_chart(figure(charts.exponent_figure, res.log10_lrs, res.losses, res.smoothed, res.suggestions),
                     key="sweep_exponent_chart", config=PLOT_CONFIG)

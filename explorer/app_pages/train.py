@@ -4,7 +4,7 @@ import streamlit as st
 
 from explorer import charts, health_panel, series
 from explorer.live_chart import live_plotly_chart
-from explorer.session import bigram_loss, default_fingerprint, get_holder, live, md_literal, show_status, values
+from explorer.session import bigram_loss, default_fingerprint, figure, get_holder, live, md_literal, show_status, values
 from explorer.settings import build_configs, preset_of
 from mlp_lm.presets import target
 from mlp_lm.errors import MLPLMError
@@ -139,7 +139,7 @@ def settings_and_schedule(snap) -> None:
         tc, mc = snap.train_config, snap.model_config
         xs = np.unique(np.linspace(0, max(tc.steps - 1, 0), 400).round().astype(np.int64))
         lrs = lr_schedule(tc.schedule, tc.lr, tc.lr2, tc.decay_at, tc.steps, xs)
-        st.plotly_chart(charts.schedule_figure(xs, lrs), key="schedule_chart", config={"displaylogo": False})
+        st.plotly_chart(figure(charts.schedule_figure, xs, lrs), key="schedule_chart", config={"displaylogo": False})
         st.json({"model": mc.to_dict(), "training": tc.to_dict(), "data": holder.run_names.name if holder.run_names else None},
                 expanded=False)
 
