@@ -8,6 +8,7 @@ dropped — or when the cache is cleared. Keeping it in st.session_state instead
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import streamlit as st
@@ -109,6 +110,22 @@ def figure(builder, *args, **kwargs):
     property validation costs 10–60 ms a figure. The figure is shared between reruns and sessions: pass it to
     st.plotly_chart (which only reads it), never change it."""
     return _built(builder, f"{builder.__module__}.{builder.__qualname__}", args, kwargs)
+
+
+TSNE_LIVE_SECONDS = 2.0  # while a run trains, the t-SNE view re-lays out the newest C at most this often
+
+
+def tsne_view(C: np.ndarray, perplexity: float, seed: int, training: bool) -> np.ndarray:
+    """The t-SNE layout the Embeddings page shows: tsne_layout of C, except that while a run trains the last layout
+    (same perplexity and seed) is kept for TSNE_LIVE_SECONDS — a layout costs ~0.1 s of the script thread, and the
+    2 Hz live refresh would otherwise spend it on every frame (t-SNE is a picture of clusters, not an animation)."""
+    ss, key, now = st.session_state, (float(perplexity), int(seed), C.shape), time.monotonic()
+    last = ss.get("tsne_last")
+    if training and last is not None and last[0] == key and now - last[1] < TSNE_LIVE_SECONDS:
+        return last[2]
+    xy = tsne_layout(C, float(perplexity), int(seed))
+    ss["tsne_last"] = (key, now, xy)
+    return xy
 
 
 # ---- live refresh -----------------------------------------------------------------------------------------------------

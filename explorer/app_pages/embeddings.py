@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import embedding_chart, projections, run_panel, timeline_panel
-from explorer.session import get_holder, live, md_literal, tsne_layout
+from explorer.session import get_holder, live, md_literal, tsne_view
 
 holder = get_holder()
 ss = st.session_state
@@ -75,7 +75,7 @@ def render() -> None:
             xt, yt = f"PC1 ({100 * ratio[0]:.1f}% of variance)", f"PC2 ({100 * ratio[1]:.1f}% of variance)"
             title = f"PCA of {E}-D C: {100 * (ratio[0] + ratio[1]):.0f}% of the variance"
         else:
-            xy = projections.align(prev, tsne_layout(C, float(perplexity), int(tsne_seed)))
+            xy = projections.align(prev, tsne_view(C, perplexity, tsne_seed, training=s.status == "running"))
             xt, yt, title = "t-SNE 1", "t-SNE 2", f"t-SNE of {E}-D C, perplexity {perplexity:g}"
         labels_key = f"emb_labels_{mode}_{zoom}_{s.key}"
         prev_labels = ss.get(labels_key)
