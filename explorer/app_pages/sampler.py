@@ -29,7 +29,7 @@ def render() -> None:
         return [WHERE[w] for w in label(names, ds)] if ds is not None else ["unknown"] * len(names)
 
     if not view.opened:  # an opened run is named in the banner above
-        st.caption(f"Model: {view.label}, step {view.step:,} ({view.status}) — samples use the latest parameters.")
+        st.caption(f"Model: {md_literal(view.label)}, step {view.step:,} ({view.status}) — samples use the latest parameters.")
 
     c = st.columns(5)
     n = c[0].number_input("Names", 1, 100, 20, key="samp_n", persist_state="session")
@@ -93,7 +93,7 @@ def render() -> None:
 
     def error() -> None:
         if ss.get("samp_error"):
-            st.error(ss["samp_error"])
+            st.error(md_literal(ss["samp_error"]))
 
     @st.fragment  # Generate redraws only this tab
     def generate_tab() -> None:
@@ -130,12 +130,12 @@ def render() -> None:
             return
         last = stp["steps"][-1]
         shown = "." * bs + stp["prefix"] + ("." if stp["done"] else "")
-        st.markdown(f"### `{shown}`" + ("  :material/check_circle: done" if stp["done"] else ""))
+        st.markdown(f"### {md_literal(shown)}" + ("  :material/check_circle: done" if stp["done"] else ""))
         st.plotly_chart(figure(sampler_charts.next_char_figure, last.probs, itos, last.chosen,
                                title=f"step {len(stp['steps'])}: context '{last.context}' → drew "
                                      f"'{charts.show_char(last.char)}' (p = {last.p:.3f})"),
                         key="samp_step_bars", config=PLOT_CONFIG)
-        st.caption(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"]))
+        st.caption(md_literal(" → ".join(f"'{t.char}' ({t.p:.2f})" for t in stp["steps"])))
 
     # Only the open tab is drawn (a tab switch reruns the page): the hidden tabs' charts cost a rerun nothing.
     tab_gen, tab_step, tab_score = st.tabs(["Generate", "Step by step", "Score a name"], key="samp_tab",
@@ -155,7 +155,7 @@ def render() -> None:
             try:
                 sc = score(view.params, vocab, bs, typed.strip())
             except MLPLMError as e:
-                st.error(str(e))
+                st.error(md_literal(e))
             else:
                 m = st.columns(3)
                 m[0].metric("−log likelihood", f"{sc.nll:.3f}")
