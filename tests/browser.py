@@ -28,9 +28,9 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run explorer/app.py` on 127.0.0.1:port, its log kept in a file."""
+    """`streamlit run explorer/app.py` on 127.0.0.1:port, its log kept in a file; `env` is added to its environment."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -39,7 +39,7 @@ class Server:
                "--server.address", "127.0.0.1", "--server.port", str(self.port), "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
         self.started = time.perf_counter()
 
     def wait_healthy(self, timeout: float = 60) -> float:

@@ -1,5 +1,6 @@
 """Shared fixtures: a small dataset from data/names.txt, a guard that no trainer thread outlives a test, the app
-tests' warm kernel and released sessions, and a run store in a temporary folder (never the repository's runs/)."""
+tests' warm kernel and released sessions, a run store in a temporary folder (never the repository's runs/), and for
+the real-browser tests a server with its own empty store, Debian's chromium and a 1280×720 page (module-scoped)."""
 import os
 import threading
 
@@ -72,3 +73,45 @@ def released_sessions():
     st.cache_resource.clear()  # calls on_release → Holder.close → Trainer.stop (joins the thread)
     assert not trainer_threads(), "a trainer thread outlived the session's release"
     assert not list(OPEN_HOLDERS), "a holder was not released"
+
+
+# ---- the real-browser tests (tests/browser.py) ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`streamlit run explorer/app.py` with a run store of its own (empty), for one test module; `server.store`."""
+    from browser import Server
+
+    from mlp_lm.runs import RunStore
+
+    root = tmp_path_factory.mktemp("server_runs")
+    srv = Server(tmp_path_factory.mktemp("server") / "streamlit.log", env={"MLP_LM_RUNS_DIR": str(root)})
+    srv.wait_healthy()
+    srv.store = RunStore(root)
+    yield srv
+    if srv.proc.poll() is None:
+        srv.terminate()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium through Playwright (no browser download)."""
+    from browser import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    """One 1280×720 tab on the module's server, the app loaded."""
+    from browser import wait_app_ready
+
+    pg = browser.new_page(viewport={"width": 1280, "height": 720})
+    pg.goto(server.url)
+    wait_app_ready(pg)
+    yield pg
+    pg.close()

@@ -9,31 +9,11 @@ import time
 
 import pytest
 
-from browser import (CHROMIUM, CHROMIUM_ARGS, LOSS_CHART, SHOTS, Server, exceptions, metric, metric_int,
-                     wait_app_ready, wait_until)
+from browser import CHROMIUM, LOSS_CHART, SHOTS, Server, exceptions, metric, metric_int, wait_app_ready, wait_until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 PAGES = ["Train", "LR sweep", "Embeddings", "Sampler", "Data"]
 ACTIONS = {"LR sweep": "Run sweep", "Sampler": "Generate"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("server") / "streamlit.log")
-    srv.wait_healthy()
-    yield srv
-    if srv.proc.poll() is None:
-        srv.terminate()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_app(browser, server, path=""):

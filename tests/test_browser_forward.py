@@ -8,31 +8,9 @@ import os
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, Server, exceptions, wait_app_ready, wait_until
+from browser import CHROMIUM, SHOTS, exceptions, wait_app_ready, wait_until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("server") / "streamlit.log")
-    srv.wait_healthy()
-    yield srv
-    if srv.proc.poll() is None:
-        srv.terminate()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        pg = b.new_page(viewport={"width": 1280, "height": 720})
-        pg.goto(server.url)
-        wait_app_ready(pg)
-        yield pg
-        b.close()
 
 
 def shoot(page, name: str) -> None:

@@ -14,9 +14,7 @@ ROWS = """() => [...document.querySelectorAll('[data-testid=stDataFrame] [role=r
 
 @pytest.fixture
 def server(tmp_path):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLP_LM_RUNS_DIR", str(tmp_path / "runs"))  # the server inherits it: no run lands in runs/
-        srv = Server(tmp_path / "streamlit.log")
+    srv = Server(tmp_path / "streamlit.log", env={"MLP_LM_RUNS_DIR": str(tmp_path / "runs")})  # no run lands in runs/
     srv.wait_healthy()
     yield srv
     if srv.proc.poll() is None:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, Server
+from browser import CHROMIUM, Server
 from server_load import close_all, health_ms, open_sessions, outcome, press_start, proc_status, settle, summary
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
@@ -22,27 +22,11 @@ FEW = SESSIONS + 2  # "a few": the server's pools keep about one idle thread per
 def server(tmp_path_factory):
     env = {"MLP_LM_RUNS_DIR": str(tmp_path_factory.mktemp("load_runs")),  # the server's own empty store
            "MLP_LM_MAX_RUNS_PER_SERVER": str(SESSIONS)}  # all three train, whatever the machine's cores
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the server inherits the environment
-    try:
-        srv = Server(tmp_path_factory.mktemp("server_load") / "streamlit.log")
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    srv = Server(tmp_path_factory.mktemp("server_load") / "streamlit.log", env=env)
     srv.wait_healthy()
     yield srv
     if srv.proc.poll() is None:
         srv.terminate()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def train_and_close(browser, srv) -> list[str]:

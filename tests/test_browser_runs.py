@@ -4,33 +4,13 @@ import os
 
 import pytest
 
-from mlp_lm.runs import RunStore
-
-from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, Server, exceptions, wait_app_ready, wait_until
+from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, exceptions, wait_app_ready, wait_until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 
 # the overlay chart's plotly div, inside the live chart's iframe (explorer/live_chart.py); a JS expression
 RUNS_CHART = ("(() => { const f = document.querySelector('.st-key-runs_chart iframe');"
               " return f && f.contentDocument ? f.contentDocument.querySelector('.js-plotly-plot') : null; })()")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    old = os.environ.get("MLP_LM_RUNS_DIR")
-    store = tmp_path_factory.mktemp("browser_runs")
-    os.environ["MLP_LM_RUNS_DIR"] = str(store)  # the server's own empty store (the server inherits the environment)
-    try:
-        srv = Server(tmp_path_factory.mktemp("server_runs") / "streamlit.log")
-    finally:
-        os.environ["MLP_LM_RUNS_DIR"] = old or ""
-        if old is None:
-            os.environ.pop("MLP_LM_RUNS_DIR")
-    srv.wait_healthy()
-    srv.store = RunStore(store)
-    yield srv
-    if srv.proc.poll() is None:
-        srv.terminate()
 
 
 def curves(page) -> list[tuple[str, int]]:
