@@ -23,7 +23,7 @@ st.set_page_config(page_title="MLP LM Explorer", page_icon=str(Path(__file__).wi
 import plotly.io  # noqa: E402
 import torch  # noqa: E402
 
-from explorer import links, session, sidebar  # noqa: E402
+from explorer import links, memory, session, sidebar  # noqa: E402
 from mlp_lm import engines  # noqa: E402
 
 
@@ -33,6 +33,7 @@ def _compile_the_kernel_in_the_background() -> None:
     the first page loads and the teacher reads it; a run started before it is ready trains on the reference engine
     and switches over (mlp_lm/engines.py)."""
     engines.start_warmup()
+    memory.tune_malloc()  # what sessions free goes back to the system (explorer/memory.py)
 
 
 _compile_the_kernel_in_the_background()

@@ -30,6 +30,9 @@ from . import capacity, memory
 from .model_view import ModelView
 from .settings import LABELS, RANGES, build_configs, pending_changes
 
+TRAINER_NICE = 5  # the app's training threads run at this lower OS priority, so the server's event loop and the
+                  # pages' script threads come first on a busy machine (6 tabs training on 2 cores: health p95
+                  # 0.8-0.9 s at 0, 0.14-0.67 s at 5; bench/bench_load.py); alone, a run trains as fast
 POLL_GRACE = 1.5  # seconds the live views keep polling after a control click (the thread may not be running yet)
 
 OPEN_HOLDERS: "weakref.WeakSet[Holder]" = weakref.WeakSet()  # for tests and diagnostics: holders not yet closed
@@ -247,6 +250,7 @@ class Holder:
         """Stop the current trainer and make `trainer` the session's run, recorded in the run store (a new run of the
         session's own is what the model pages show from then on)."""
         self.opened = None
+        trainer.nice = TRAINER_NICE
         if self.trainer is not None:
             self.trainer.stop(measure=False)  # replaced: it ends at once, recorded as stopped
         self.recorder = self.store.recorder(trainer, self.names.info(), source="app", words=self.names.words)

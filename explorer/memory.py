@@ -90,6 +90,23 @@ def _libc():
 _LIBC = _libc()
 
 
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
+MMAP_THRESHOLD = 1 << 20                # allocations of 1 MB and more get pages of their own
+
+
+def tune_malloc() -> bool:
+    """Once per server: blocks of 1 MB and more (datasets, parameters, snapshots) are mmapped, so freeing them returns
+    their pages at once (glibc's default threshold rises with every large free, after which such blocks land in the
+    heap and fragment it), and at most 4 malloc arenas (one per thread by default, each keeping its own freed pages).
+    True if glibc took both settings; a no-op elsewhere."""
+    if _LIBC is None or not hasattr(_LIBC, "mallopt"):
+        return False
+    try:
+        return bool(_LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(_LIBC.mallopt(M_ARENA_MAX, 4))
+    except (OSError, AttributeError):
+        return False
+
+
 def give_back() -> bool:
     """Collect garbage and return freed heap pages to the system; True if malloc_trim ran."""
     gc.collect()

@@ -11,6 +11,7 @@ tensors that are being trained and never block training. Callbacks (minGPT style
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Callable
@@ -62,6 +63,7 @@ class Trainer:
         self._engine_name = ""
         self._handover = False        # training on the reference engine until the fused kernel is compiled
         self._inst = Instruments(dataset, train_cfg)  # health and the embedding timeline (instruments.py)
+        self.nice = 0  # > 0: the training thread runs at a lower OS priority (a server's other threads come first)
         self.recipe: TrainConfig | None = None  # the settings the first step trained with (set_lr changes self.cfg)
         self.lr_changes: list[dict] = []  # [{"step", "lr", "lr2"}]: each new rate, from the step it took effect
         self._snapshot = self._make_snapshot("idle", "", self.params0)
@@ -251,6 +253,11 @@ class Trainer:
             return not self._stop
 
     def _loop(self) -> None:
+        if self.nice and hasattr(os, "setpriority"):  # Linux: a thread is a task with its own priority
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+            except OSError:
+                pass
         try:
             self._train()
         except Exception as e:  # surfaced to readers as status "error"; the last good parameters stay in the snapshot
