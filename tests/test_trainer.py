@@ -1,4 +1,6 @@
 """Trainer: learning, the thread's controls, divergence, live lr, bounded history, schedules."""
+import os
+import threading
 import time
 
 import numpy as np
@@ -148,3 +150,17 @@ def test_schedules():
     one = lr_schedule("onecycle", 0.01, 0, 0, 1000, np.arange(1000))
     assert one.argmax() == 250 and one.max() == pytest.approx(0.01) and one[0] == pytest.approx(0.01 / 25)
     assert one[-1] < 1e-6
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priorities are a Linux feature")
+def test_the_training_thread_runs_at_the_asked_priority(small_ds):
+    """Trainer.nice lowers the training thread's OS priority (the app's server threads come first), not the caller's."""
+    seen = []
+    t = Trainer(small_ds, small_model(small_ds), TrainConfig(steps=50, eval_interval=0))
+    t.nice = 5
+    t.add_callback("on_end", lambda s: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    t.start()
+    t.wait(60)
+    assert seen == [min(mine + 5, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
