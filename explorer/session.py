@@ -60,18 +60,22 @@ def values() -> dict:
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>$:~|&])")          # emphasis, code, links/images, HTML, LaTeX, directives
 _MD_BLOCK = re.compile(r"^(\s*)([#+\-=>]|\d+(?=[.)]))", re.M)  # a heading, list or quote marker at a line's start
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(?=\\:/)|(?<=\bwww)(?=\.)|(?=@)")  # where GFM would start a bare link
+JOINER = "\u2060"  # WORD JOINER: invisible; between "http" and "://", "www" and ".", before "@", no link is made
 
 
 def md_literal(s: str) -> str:
     """User text for st.markdown (and widget labels): the characters Markdown, LaTeX and Streamlit's directives act on
-    backslash-escaped, so `**b**`, `$x$`, `:red[x]`, `<b>x</b>` or `[x](javascript:…)` in a name show as typed."""
+    backslash-escaped, so `**b**`, `$x$`, `:red[x]`, `<b>x</b>` or `[x](javascript:…)` in a name show as typed, and an
+    invisible word joiner where a bare address (`http://…`, `www.…`, `a@b`) would otherwise become a link."""
     out = _MD_INLINE.sub(r"\\\1", str(s))
-    return _MD_BLOCK.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit() else m.group(2) + "\\"), out)
+    out = _MD_BLOCK.sub(lambda m: m.group(1) + ("\\" + m.group(2) if not m.group(2)[0].isdigit() else m.group(2) + "\\"), out)
+    return _AUTOLINK.sub(JOINER, out)
 
 
 def shown(md: str) -> str:
-    """What md_literal's output reads as on the page (the escapes removed): for tests and messages."""
-    return re.sub(r"\\(.)", r"\1", md)
+    """What md_literal's output reads as on the page (the escapes and joiners removed): for tests and messages."""
+    return re.sub(r"\\(.)", r"\1", md).replace(JOINER, "")
 
 
 # ---- cached derived results (keyed on content, so they are shared safely between sessions) ---------------------------

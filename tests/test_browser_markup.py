@@ -76,6 +76,8 @@ def test_markup_in_file_names_names_and_typed_text_fetches_nothing(browser, serv
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "markup.png"))
     assert exceptions(page) == []
-    assert page.locator("img[src*='127.0.0.1:%d']" % listener.server_address[1]).count() == 0
+    port = listener.server_address[1]
+    assert page.locator(f"img[src*='127.0.0.1:{port}']").count() == 0
+    assert page.locator(f"a[href*='127.0.0.1:{port}']").count() == 0, "a typed address became a link"
     assert listener.seen == [], f"the browser fetched {listener.seen}"
     page.close()

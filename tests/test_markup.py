@@ -90,10 +90,11 @@ def session(tmp_path, monkeypatch):
 
 
 def test_the_escaper_shows_every_markup_as_typed():
-    for text in [*MARKUP, FILE_NAME, "# heading", "- item", "1. item", "> quote", "a \\ b"]:
+    for text in [*MARKUP, FILE_NAME, "# heading", "- item", "1. item", "> quote", "a \\ b", "http://h/x", "www.h.x", "a@b.c"]:
         md = md_literal(text)
         assert shown(md) == text
         assert not any(p.search(md) for p in ACTIVE), md
+        assert not re.search(r"[a-z]\\?:/|www\.|[^\u2060]@", md), f"a bare address left linkable: {md!r}"
 
 
 def test_markup_in_file_names_names_run_names_and_typed_text_is_shown_literally_on_every_page(session):
