@@ -64,6 +64,6 @@ def current(holder, values: dict, opened: bool = False) -> Source:
     ds = holder.dataset(int(values["block_size"]))
     model, train = build_configs(values, len(ds.vocab))
     label = (f"no run yet: a fresh init from the sidebar settings (init “{model.init}”, seed {train.seed}) — the model "
-             "**Start** would train")
+             "Start would train")  # plain text: pages escape labels (a run's label carries its user-given name)
     key = f"fresh:{holder.names.fingerprint}:{model}:{train.seed}"
     return Source(fresh_params(model, train.seed), model, train, ds, label, key, None, 0, "fresh init")
