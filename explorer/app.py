@@ -77,7 +77,7 @@ ss["link_restored"] = None  # read once per session
 if wanted and wanted != here:  # a link naming another page than its path (e.g. /?page=runs)
     st.switch_page(PAGES[wanted], query_params=st.query_params.to_dict())
 if ss.get("link_note"):
-    st.warning(ss.pop("link_note"), icon=":material/link_off:")
+    st.warning(session.md_literal(ss.pop("link_note")), icon=":material/link_off:")
 status_box = sidebar.draw(holder)
 current.run()
 sidebar.draw_status(holder, status_box)  # after the page: see sidebar.draw_status

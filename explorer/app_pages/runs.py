@@ -4,7 +4,7 @@ import streamlit as st
 from explorer import run_panel, runs_view as V
 from explorer.live_chart import live_plotly_chart
 from explorer.runs_charts import overlay_spec
-from explorer.session import get_holder, live
+from explorer.session import get_holder, live, md_literal
 from explorer.settings import LABELS
 from mlp_lm.chars import printable
 from mlp_lm.errors import MLPLMError
@@ -52,7 +52,7 @@ def on_table(ids: list[str], key: str) -> None:
         for i, pinned in e.pin.items():
             holder.store.pin(i, pinned)
     except MLPLMError as err:
-        ss["runs_msg"] = ("error", str(err))
+        ss["runs_msg"] = ("error", md_literal(err))
     ss["runs_table_gen"] = ss.get("runs_table_gen", 0) + 1
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer import charts
 from explorer.series import fmt_lr
-from explorer.session import figure, get_holder, values
+from explorer.session import figure, get_holder, md_literal, values
 from explorer.settings import build_configs
 from explorer.sidebar import set_lr
 from mlp_lm.errors import MLPLMError
@@ -53,7 +53,7 @@ def run_sweep() -> None:
                            seconds=time.perf_counter() - t0)
         ss.pop("sweep_error", None)
     except MLPLMError as e:
-        ss["sweep_error"] = str(e)
+        ss["sweep_error"] = md_literal(e)
 
 
 st.button("Run sweep", key="sweep_run", type="primary", on_click=run_sweep)

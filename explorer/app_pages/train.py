@@ -152,7 +152,7 @@ def load_model_file() -> None:
     try:
         model_values = holder.load_model(up.getvalue(), values())  # in memory only
     except MLPLMError as e:
-        ss["model_error"] = f"{up.name}: {e}. The current model is unchanged."
+        ss["model_error"] = md_literal(f"{up.name}: {e}") + ". The current model is unchanged."
     else:
         ss.update(model_values)  # the sidebar shows the loaded model's sizes
         ss.pop("model_error", None)
