@@ -710,7 +710,7 @@ class TestModelPage:
         name = f"{case_id}.safetensors"
         at.file_uploader(key="model_upload").set_value((name, make(), "application/octet-stream")).run()
         assert not at.exception, at.exception
-        errors = [e.value for e in at.error]
+        errors = [shown(e.value) for e in at.error]
         assert errors == [f"{name}: {error}. The current model is unchanged."]
         assert h.trainer is before and h.run_id == run
         at.button(key="btn_step").click().run()  # the current model still trains
