@@ -1,6 +1,7 @@
 """Load on one server: N browser sessions pressing Start within seconds, as a classroom does.
 
-Starts the app (`streamlit run explorer/app.py`), opens and closes one warm-up tab, then opens N sessions (separate
+Starts the app (`streamlit run explorer/app.py`), opens one warm-up tab that trains for 3 s and closes it (what
+any first run loads once: torch's and the kernel's code), then opens N sessions (separate
 browser contexts of headless Chromium) and presses Start in each. It prints the health endpoint's latency
 (`/_stcore/health`, median / p95 / max of `--polls` GETs) before the load, while the runs train and after the tabs
 close; the server's RSS and thread count before, at their peak and after (15 s after the tabs close, /proc); and how
@@ -69,8 +70,12 @@ def main() -> int:
         pid = srv.proc.pid
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            close_all(open_sessions(browser, srv.url, 1))  # warm-up: imports, the kernel, the first script run
+            out["rss_fresh_mb"] = round(proc_status(pid)["rss_mb"])  # the server before any page
+            warm = open_sessions(browser, srv.url, 1)  # warm-up: imports, the kernel, the first script run and run
+            press_start(warm)
             time.sleep(3)
+            close_all(warm)
+            time.sleep(5)
             before = proc_status(pid)
             out["health_before_ms"] = summary(health_ms(srv.url, args.polls))
             peak = Peak(pid)
