@@ -47,7 +47,8 @@ def pair_label(ctx: str, ch: str) -> str:
 
 
 def _stage(title: str, code: str):
-    """A stage's heading and the lecture's code on the left; returns the right-hand column for what it means."""
+    """A stage's heading (Markdown: callers escape user text in it with md_literal) and the lecture's code on the left;
+    returns the right-hand column for what it means."""
     st.markdown(f"**{title}**")
     left, right = st.columns([1.15, 1], gap="medium")
     left.code(code, language="python", wrap_lines=True)
