@@ -10,6 +10,10 @@ shows its result (a condition checked by the browser on every animation frame):
     generate / next character          the Sampler's buttons (the new names' caption, the name so far)
     t-SNE perplexity                   the Embeddings page's slider, one step (the chart's title)
 
+Each control is timed twice: "felt" runs on the page's own clock, from the input event (the click's or the key's
+`performance.now()`, caught in the capture phase) to the animation frame on which the result is first drawn — what a
+person at the screen waits; "round trip" is the Python side's wall clock around Playwright's click and its wait,
+which adds the tool's own actionability checks and messaging (≈ 40–120 ms here) to the same wait.
 Prints the median and 95th percentile per control (`--json`: one JSON object on the last line). `--busy N` keeps N
 extra processes spinning on the CPU during the measurement, for the "busy machine" figures.
 
@@ -41,12 +45,23 @@ def spin() -> None:
         pass
 
 
-def timed(page, action, predicate: str, arg=None) -> float:
-    """Seconds from the action until the JS `predicate` (a function body returning bool) holds in the page."""
+# the page's clock at the latest input event (capture phase: before any handler of the app's own)
+INPUT_CLOCK = ("for (const t of ['click', 'keydown']) document.addEventListener(t, "
+               "() => { window.__inputAt = performance.now(); }, true);")
+ROUND_TRIP: dict[str, list[float]] = {}  # control → the Python side's wall-clock seconds, for comparison
+
+
+def timed(page, action, predicate: str, arg=None, control: str = "") -> float:
+    """Seconds from the input event until the JS `predicate` (a function returning bool) first holds on an animation
+    frame, on the page's clock; the Python side's round trip is kept in ROUND_TRIP[control]."""
+    page.evaluate("() => { window.__inputAt = null; window.__shownAt = null; }")
+    felt = (f"(arg) => {{ const ok = ({predicate})(arg); if (ok && window.__inputAt !== null) "
+            "window.__shownAt = performance.now(); return ok && window.__inputAt !== null; }")
     t0 = time.perf_counter()
     action()
-    page.wait_for_function(predicate, arg=arg, polling="raf", timeout=TIMEOUT_MS)
-    return time.perf_counter() - t0
+    page.wait_for_function(felt, arg=arg, polling="raf", timeout=TIMEOUT_MS)
+    ROUND_TRIP.setdefault(control, []).append(time.perf_counter() - t0)
+    return page.evaluate("() => window.__shownAt - window.__inputAt") / 1000
 
 
 def button(page, name):
@@ -102,32 +117,32 @@ def measure(page, rounds: int) -> dict[str, list[float]]:
     titles = {"Train": "Train", "LR sweep": "Learning-rate sweep", "Embeddings": "Embeddings", "Sampler": "Sampler"}
     for r in range(rounds):
         goto_page(page, "Train")
-        out["pause"].append(timed(page, button(page, "Pause"), status_has("paused")))
+        out["pause"].append(timed(page, button(page, "Pause"), status_has("paused"), control="pause"))
         held = metric_int(page, "Step")
-        out["step"].append(timed(page, button(page, "Step"), step_is(">"), held))
-        out["resume"].append(timed(page, button(page, "Resume"), status_has("running")))
+        out["step"].append(timed(page, button(page, "Step"), step_is(">"), held, control="step"))
+        out["resume"].append(timed(page, button(page, "Resume"), status_has("running"), control="resume"))
         want = "loss" if r % 2 == 0 else "log10(loss)"
         toggle = page.get_by_text("log10(loss), as in the lecture").first
-        out["log10"].append(timed(page, toggle.click, Y_TITLE, want))
+        out["log10"].append(timed(page, toggle.click, Y_TITLE, want, control="log10"))
         if r % 3 == 2:  # a Reset now and then (then train again)
-            out["reset"].append(timed(page, button(page, "Reset"), step_is("=="), 0))
+            out["reset"].append(timed(page, button(page, "Reset"), step_is("=="), 0, control="reset"))
             button(page, "Start")()
             page.wait_for_function(step_is(">"), arg=0, polling="raf", timeout=TIMEOUT_MS)
         for name in ("LR sweep", "Embeddings", "Sampler", "Train"):
             link = page.get_by_role("link", name=name).first
-            out["page switch"].append(timed(page, link.click, title_is(), titles[name]))
+            out["page switch"].append(timed(page, link.click, title_is(), titles[name], control="page switch"))
             wait_app_ready(page)
         goto_page(page, "Sampler")
         caption = "[data-testid='stCaptionContainer']"
         before = inner(page, caption, "From run") or ""
-        out["generate"].append(timed(page, button(page, "Generate"), text_changes(caption, "From run"), before))
+        out["generate"].append(timed(page, button(page, "Generate"), text_changes(caption, "From run"), before, control="generate"))
         page.get_by_role("tab", name="Step by step").first.click()
         page.get_by_role("button", name="Next character", exact=True).first.wait_for()  # only the open tab is drawn
         wait_app_ready(page)
         for _ in range(2):
             shown = "[data-testid='stMain'] h3"
             before = inner(page, shown) or ""
-            out["next character"].append(timed(page, button(page, "Next character"), text_changes(shown), before))
+            out["next character"].append(timed(page, button(page, "Next character"), text_changes(shown), before, control="next character"))
             if "done" in (inner(page, shown) or ""):
                 button(page, "Start over")()
                 wait_app_ready(page)
@@ -138,7 +153,7 @@ def measure(page, rounds: int) -> dict[str, list[float]]:
         thumb.focus()
         key = "ArrowRight" if r % 2 == 0 else "ArrowLeft"
         out["t-SNE perplexity"].append(timed(page, lambda: thumb.press(key), text_changes(".gtitle"),
-                                             inner(page, ".gtitle") or ""))
+                                             inner(page, ".gtitle") or "", control="t-SNE perplexity"))
         wait_app_ready(page)
     return out
 
@@ -169,6 +184,7 @@ def main() -> int:
         try:
             srv.wait_healthy()
             page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.add_init_script(INPUT_CLOCK)
             page.goto(srv.url)
             wait_app_ready(page)
             steps = page.get_by_label("Steps", exact=True)
@@ -186,12 +202,15 @@ def main() -> int:
                 h.terminate()
             browser.close()
             srv.terminate()
-    res = summary(samples)
-    print(f"{'control':<18} {'median':>9} {'p95':>9}   n    (busy processes: {args.busy})")
+    res, trip = summary(samples), summary(ROUND_TRIP)
+    print(f"{'control':<18} {'felt median':>12} {'p95':>7}   {'round trip median':>18} {'p95':>7}   n"
+          f"    (busy processes: {args.busy})")
     for k, v in res.items():
-        print(f"{k:<18} {v['median_ms']:>7.0f}ms {v['p95_ms']:>7.0f}ms {v['n']:>3}")
+        t = trip[k]
+        print(f"{k:<18} {v['median_ms']:>10.0f}ms {v['p95_ms']:>5.0f}ms   {t['median_ms']:>16.0f}ms {t['p95_ms']:>5.0f}ms"
+              f" {v['n']:>3}")
     if args.json:
-        print(json.dumps({"busy": args.busy, "rounds": args.rounds, "controls": res}))
+        print(json.dumps({"busy": args.busy, "rounds": args.rounds, "controls": res, "round_trip": trip}))
     return 0
 
 

@@ -84,26 +84,17 @@ def _apply_preset() -> None:
         ss[k] = v
 
 
-def _status_now(holder: Holder) -> tuple[int, str | None]:
-    s = holder.snapshot()
-    return holder.run_id, (s.status if s is not None else None)
-
-
 def _show_live_status(holder: Holder) -> None:
-    st.session_state["status_shown"] = _status_now(holder)  # what the sidebar says now (see _early_status)
     show_status(holder.snapshot(), _first_chunk(holder), run=holder.run_id)
 
 
 def _early_status(holder: Holder, box) -> None:
-    """Fill the status slot at once, before the page is drawn: the same line as before if the run and its status are
-    unchanged, else a neutral "updating" — never the old status beside the new page (e.g. "finished" just after a
-    new Start, while the page already shows the new run's step 0). draw_status replaces it after the page."""
-    shown = st.session_state.get("status_shown")
+    """Fill the status slot at once, before the page is drawn, from the run's snapshot now: a click's effect (paused,
+    running, a new run) shows with the rerun's first messages, and never the old status beside the new page (e.g.
+    "finished" just after a new Start). The control callbacks wait for the trainer to take a pause or a start, so the
+    snapshot already says it. draw_status replaces the line after the page, with the page's numbers."""
     with box:
-        if shown is not None and shown != _status_now(holder):
-            st.info(f"**updating** — run {holder.run_id}", icon=":material/sync:")
-        else:
-            show_status(holder.snapshot(), _first_chunk(holder), run=holder.run_id)
+        show_status(holder.snapshot(), _first_chunk(holder), run=holder.run_id)
 
 
 def draw_status(holder: Holder, box) -> None:

@@ -158,6 +158,31 @@ def test_an_upload_is_named_in_the_sidebar_at_once():
     assert "Data: classroom.txt · 16 names" in captions, captions
 
 
+def _path_to(node, key: str, path=()) -> tuple | None:
+    """The block ids from the root down to the widget with this key (None: not in the tree)."""
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "key", None) == key:
+            return path
+        found = _path_to(child, key, path + (getattr(getattr(child, "proto", None), "id", "") or "",))
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_loss_charts_view_controls_rerun_only_the_live_fragment():
+    """The log10 / whole-range / smoothing / window controls sit inside the Train page's live fragment (a change
+    reruns the metrics and the chart, not the sidebar and the page: the click answers sooner) and still change the
+    chart."""
+    at = finish_a_run(small(new_app(), steps=500))
+    for key in ("train_log10", "train_whole_y", "train_smoothing", "train_window"):
+        path = _path_to(at.main, key)
+        assert path is not None and any(p.endswith("live-train_live") for p in path), (key, path)
+    assert loss_chart(at)["layout"]["yaxis"]["title"]["text"] == "log10(loss)"
+    at.toggle(key="train_log10").set_value(False).run()
+    assert not at.exception, at.exception
+    assert loss_chart(at)["layout"]["yaxis"]["title"]["text"] == "loss"
+
+
 def test_the_diverged_message_says_diverged_once():
     snap = SimpleNamespace(status="diverged", step=10, steps=100, message="diverged: the loss blew up at lr 10")
     kind, _, text = session.status_text(snap)

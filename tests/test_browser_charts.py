@@ -66,7 +66,7 @@ def test_the_status_keeps_up_with_the_page(page):
     """While a run trains the status refreshes at the page's rate; right after a new Start it never shows the
     previous run's "finished" beside the page's new run (every change of the page is recorded, both texts read at
     once). On a loaded machine a rerun's deltas reach the browser over a second; the sidebar now sends its status
-    (or "updating") before the page's, so the page never shows the new run beside the old status."""
+    (read from the run's snapshot) before the page's, so the page never shows the new run beside the old status."""
     page.get_by_label("Steps", exact=True).first.fill("2000")
     page.get_by_label("Steps", exact=True).first.press("Enter")
     wait_app_ready(page)

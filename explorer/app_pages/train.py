@@ -19,19 +19,24 @@ st.caption("Karpathy's makemore part 2 MLP: embed the last `block_size` characte
 
 WINDOWS = {"all steps": None, "last 1,000 steps": 1_000, "last 5,000 steps": 5_000, "last 20,000 steps": 20_000,
            "last 50,000 steps": 50_000}
-c1, c2, c3 = st.columns([1.2, 2, 1.2])
-log10 = c1.toggle("log10(loss), as in the lecture", value=True, key="train_log10", persist_state="session")
-whole_y = c1.toggle("Whole y range", value=False, key="train_whole_y", persist_state="session", disabled=log10,
-                    help="The linear view fits its y axis to the bulk of the curve, so the first steps' loss (≈ 20 at "
-                         "the lecture's init) does not squash the rest; turn this on to see every loss. The log10 view "
-                         "always shows everything.")
-smoothing = c2.slider("Smoothing (TensorBoard's debiased EMA)", 0.0, 0.999, 0.95, step=0.001, format="%.3f",
-                      key="train_smoothing", persist_state="session",
-                      help="0 shows the raw minibatch losses; higher values average over more recent steps.")
-win_label = c3.selectbox("Window", list(WINDOWS), key="train_window", persist_state="session",
-                         help="Show only the newest steps; the view follows them as training goes on. A zoom on the "
-                              "chart (drag; double-click to reset) also stays put while the chart updates.")
-window = WINDOWS[win_label]
+
+
+def _view_controls() -> dict:
+    """The loss chart's view settings. Drawn inside the live fragment, so changing one reruns only the fragment (the
+    metrics and the chart), not the sidebar and the rest of the page."""
+    c1, c2, c3 = st.columns([1.2, 2, 1.2])
+    log10 = c1.toggle("log10(loss), as in the lecture", value=True, key="train_log10", persist_state="session")
+    whole_y = c1.toggle("Whole y range", value=False, key="train_whole_y", persist_state="session", disabled=log10,
+                        help="The linear view fits its y axis to the bulk of the curve, so the first steps' loss (≈ 20 "
+                             "at the lecture's init) does not squash the rest; turn this on to see every loss. The "
+                             "log10 view always shows everything.")
+    smoothing = c2.slider("Smoothing (TensorBoard's debiased EMA)", 0.0, 0.999, 0.95, step=0.001, format="%.3f",
+                          key="train_smoothing", persist_state="session",
+                          help="0 shows the raw minibatch losses; higher values average over more recent steps.")
+    win_label = c3.selectbox("Window", list(WINDOWS), key="train_window", persist_state="session",
+                             help="Show only the newest steps; the view follows them as training goes on. A zoom on "
+                                  "the chart (drag; double-click to reset) also stays put while the chart updates.")
+    return dict(log10=log10, whole_y=whole_y, smoothing=smoothing, win_label=win_label, window=WINDOWS[win_label])
 
 
 def _metrics(snap) -> None:
@@ -81,7 +86,7 @@ def _reading(snap) -> None:
                    f"**test {final['test']:.4f}** — the test split is looked at once, at the very end, as in the lecture.")
 
 
-def _chart(snap) -> None:
+def _chart(snap, view: dict) -> None:
     ds = holder.run_dataset()
     refs = {}
     if ds is not None and holder.run_names is not None:
@@ -100,6 +105,8 @@ def _chart(snap) -> None:
                                                  "here with the first training steps."), key="loss_chart",
                           title="Loss curve")
         return
+    log10, whole_y, smoothing, window, win_label = (view[k] for k in ("log10", "whole_y", "smoothing", "window",
+                                                                      "win_label"))
     steps, losses = series.window(np.asarray(snap.loss_steps), np.asarray(snap.losses), last=window)
     keep = series.downsample(len(steps))
     steps, losses = steps[keep], losses[keep]
@@ -113,6 +120,7 @@ def _chart(snap) -> None:
 
 
 def body() -> None:
+    view = _view_controls()
     snap = holder.snapshot()
     if snap is None:
         st.info("No run yet. Press **Start** in the sidebar to train with the settings there (the **Lecture** preset "
@@ -127,7 +135,7 @@ def body() -> None:
         st.progress(frac, text=f"{snap.step:,} / {snap.steps:,} steps · {speed} · {left} left · "
                                f"{series.fmt_duration(snap.elapsed)} training · run {holder.run_id} ({snap.status})")
         _reading(snap)
-    _chart(snap)
+    _chart(snap, view)
 
 
 def settings_and_schedule(snap) -> None:
