@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import multiprocessing
 import statistics
 import sys
@@ -91,10 +92,16 @@ Y_TITLE = """(want) => { const f = document.querySelector('.st-key-loss_chart if
 
 
 def _find(selector: str, contains: str) -> str:
-    """JS expression: innerText of the first element matching `selector` whose text includes `contains`, or null."""
-    return (f"(() => {{ for (const e of document.querySelectorAll(\"{selector}\")) "
+    """JS expression: innerText of the first element matching `selector` whose text includes `contains`, or null —
+    in the page or in a chart's same-origin iframe (explorer/live_chart.py draws its charts in one)."""
+    return (f"(() => {{ const docs = [document, ...Array.from(document.querySelectorAll('iframe'), "
+            "f => { try { return f.contentDocument; } catch (e) { return null; } }).filter(d => d)]; "
+            f"for (const d of docs) for (const e of d.querySelectorAll(\"{selector}\")) "
             f"{{ const t = e.innerText ?? e.textContent; if (t.includes({json.dumps(contains)})) return t; }} "
             "return null; })()")
+
+
+TITLE_HAS = f"(want) => {{ const t = {_find('.gtitle', '')}; return t !== null && t.includes(want); }}"
 
 
 def text_changes(selector: str, contains: str = "") -> str:
@@ -149,11 +156,12 @@ def measure(page, rounds: int) -> dict[str, list[float]]:
         goto_page(page, "Embeddings")
         page.get_by_text("t-SNE", exact=True).first.click()
         wait_app_ready(page)
-        thumb = page.get_by_role("slider").first
+        thumb = page.get_by_role("slider", name="Perplexity (< number of characters)").first  # (the sidebar's come first)
         thumb.focus()
-        key = "ArrowRight" if r % 2 == 0 else "ArrowLeft"
-        out["t-SNE perplexity"].append(timed(page, lambda: thumb.press(key), text_changes(".gtitle"),
-                                             inner(page, ".gtitle") or "", control="t-SNE perplexity"))
+        shown = int(re.search(r"perplexity (\d+)", inner(page, ".gtitle", "perplexity") or "perplexity 5").group(1))
+        key, want = ("ArrowRight", shown + 1) if r % 2 == 0 else ("ArrowLeft", shown - 1)
+        out["t-SNE perplexity"].append(timed(page, lambda: thumb.press(key), TITLE_HAS, f"perplexity {want} ",
+                                             control="t-SNE perplexity"))
         wait_app_ready(page)
     return out
 

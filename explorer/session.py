@@ -8,16 +8,13 @@ dropped — or when the cache is cleared. Keeping it in st.session_state instead
 from __future__ import annotations
 
 import re
-import time
 
-import numpy as np
 import streamlit as st
 from streamlit.logger import get_logger
 
 from mlp_lm.bigram import bigram_dev_loss
 from mlp_lm.errors import MLPLMError
 
-from . import projections
 from .holder import Holder, default_names
 from .settings import DEFAULT_PRESET, FIELDS, default_values
 
@@ -79,8 +76,8 @@ def shown(md: str) -> str:
 
 
 # ---- cached derived results (keyed on content, so they are shared safely between sessions) ---------------------------
-# Each is bounded server-wide (max_entries): bigram_loss keeps floats, tsne_layout arrays of at most 256 × 2 floats
-# (keyed on C, at most 256 × 64 floats), default_fingerprint one string — a few MB at most, however many sessions.
+# Each is bounded server-wide (max_entries): bigram_loss keeps floats, default_fingerprint one string, _built figures
+# (t-SNE layouts: explorer/tsne_ahead.py) — a few MB at most, however many sessions.
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def bigram_loss(fingerprint: str, _dataset) -> float | None:
@@ -97,12 +94,6 @@ def default_fingerprint() -> str:
     return default_names().fingerprint
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def tsne_layout(C: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
-    """t-SNE of the embedding rows, cached on the table's content + settings (a snapshot's C changes with its version)."""
-    return projections.tsne(C, perplexity, seed)
-
-
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _built(_builder, name: str, args: tuple, kwargs: dict):
     return _builder(*args, **kwargs)
@@ -114,22 +105,6 @@ def figure(builder, *args, **kwargs):
     property validation costs 10–60 ms a figure. The figure is shared between reruns and sessions: pass it to
     st.plotly_chart (which only reads it), never change it."""
     return _built(builder, f"{builder.__module__}.{builder.__qualname__}", args, kwargs)
-
-
-TSNE_LIVE_SECONDS = 2.0  # while a run trains, the t-SNE view re-lays out the newest C at most this often
-
-
-def tsne_view(C: np.ndarray, perplexity: float, seed: int, training: bool) -> np.ndarray:
-    """The t-SNE layout the Embeddings page shows: tsne_layout of C, except that while a run trains the last layout
-    (same perplexity and seed) is kept for TSNE_LIVE_SECONDS — a layout costs ~0.1 s of the script thread, and the
-    2 Hz live refresh would otherwise spend it on every frame (t-SNE is a picture of clusters, not an animation)."""
-    ss, key, now = st.session_state, (float(perplexity), int(seed), C.shape), time.monotonic()
-    last = ss.get("tsne_last")
-    if training and last is not None and last[0] == key and now - last[1] < TSNE_LIVE_SECONDS:
-        return last[2]
-    xy = tsne_layout(C, float(perplexity), int(seed))
-    ss["tsne_last"] = (key, now, xy)
-    return xy
 
 
 # ---- live refresh -----------------------------------------------------------------------------------------------------

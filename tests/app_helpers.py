@@ -97,7 +97,8 @@ def live_figures(at: AppTest) -> dict[str, dict]:
 
 
 def plotly_figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    """Every figure on the page: st.plotly_chart's, then the live chart elements' (the loss curve, the embeddings)."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")] + list(live_figures(at).values())
 
 
 def numbers(a) -> np.ndarray:

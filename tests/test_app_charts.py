@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app_helpers import plotly_figures  # noqa: E402
 from conftest import trainer_threads  # noqa: E402
 from explorer import session  # noqa: E402
 from explorer.charts import CHOSEN_COLOUR  # noqa: E402
@@ -88,7 +89,7 @@ def loss_chart(at: AppTest):
 
 
 def figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return plotly_figures(at)
 
 
 def sidebar_status(at: AppTest) -> str:

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app_helpers import plotly_figures  # noqa: E402
 from explorer import runs_view as V  # noqa: E402
 from explorer.holder import OPEN_HOLDERS  # noqa: E402
 from mlp_lm.config import TrainConfig  # noqa: E402
@@ -173,7 +174,7 @@ def test_open_a_run_without_disturbing_the_run_in_progress(store, small_words):
     assert any(b.label.startswith("Download the names") for b in at.get("download_button"))
     at.switch_page("app_pages/embeddings.py").run()
     assert not at.exception, at.exception
-    (fig,) = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    (fig,) = [f for f in plotly_figures(at) if any(t.get("name") == "vowel" for t in f["data"])]
     assert fig["layout"]["title"]["text"].endswith("· step 200")  # the stored run's C, not the live run's
     at.button(key="emb_close_view").click().run()  # back to the current run
     assert not h.view().opened and h.view().run_id == h.recorder.run_id

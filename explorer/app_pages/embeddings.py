@@ -2,8 +2,9 @@
 import numpy as np
 import streamlit as st
 
-from explorer import embedding_chart, projections, run_panel, timeline_panel
-from explorer.session import get_holder, live, md_literal, tsne_view
+from explorer import embedding_chart, projections, run_panel, timeline_panel, tsne_ahead
+from explorer.live_chart import live_plotly_chart
+from explorer.session import get_holder, live, md_literal
 
 holder = get_holder()
 ss = st.session_state
@@ -75,7 +76,9 @@ def render() -> None:
             xt, yt = f"PC1 ({100 * ratio[0]:.1f}% of variance)", f"PC2 ({100 * ratio[1]:.1f}% of variance)"
             title = f"PCA of {E}-D C: {100 * (ratio[0] + ratio[1]):.0f}% of the variance"
         else:
-            xy = projections.align(prev, tsne_view(C, perplexity, tsne_seed, training=s.status == "running"))
+            lo, hi = projections.perplexity_range(len(itos))
+            xy = projections.align(prev, tsne_ahead.view(ss, C, perplexity, tsne_seed, training=s.status == "running",
+                                                         lo=lo, hi=hi))
             xt, yt, title = "t-SNE 1", "t-SNE 2", f"t-SNE of {E}-D C, perplexity {perplexity:g}"
         labels_key = f"emb_labels_{mode}_{zoom}_{s.key}"
         prev_labels = ss.get(labels_key)
@@ -88,10 +91,11 @@ def render() -> None:
         left, right = st.columns([3, 1])
         if zoom and crowded is None:
             left.caption("No group of points crowds together: showing them all.")
-        left.plotly_chart(embedding_chart.embedding_figure(xy, itos, x_title=xt, y_title=yt, title=f"{title} · step {s.step:,}",
-                                                           highlight=i, neighbours=[j for j, _ in nn], labels=labels,
-                                                           view=box),
-                          key="emb_chart", config={"displaylogo": False})
+        fig = embedding_chart.embedding_figure(xy, itos, x_title=xt, y_title=yt, title=f"{title} · step {s.step:,}",
+                                               highlight=i, neighbours=[j for j, _ in nn], labels=labels, view=box)
+        fig.layout.uirevision = f"{mode}|{zoom}|{dx}|{dy}|{s.key}"  # a zoom holds while the points move, until the view changes
+        with left:  # updated in place (Plotly.react), not remade: a refresh or a new perplexity redraws only the points
+            live_plotly_chart(fig.to_dict(), key="emb_chart", title="Embedding scatter")
         right.markdown(f"**Closest to {md_literal(repr(pick))}** (cosine, all {E} dims)")
         right.dataframe({"char": [f"'{itos[j]}'" for j, _ in nn], "cosine": [round(sim, 3) for _, sim in nn],
                          "kind": [projections.category(itos[j]) for j, _ in nn]}, hide_index=True)
