@@ -8,7 +8,11 @@ close; the server's RSS and thread count before, at their peak and after (15 s a
 many sessions were told the server is busy (the limit is `MLP_LM_MAX_RUNS_PER_SERVER`, default 2 per core;
 `--limit` sets it for this server).
 
-    python bench/bench_load.py [--sessions 6] [--polls 40] [--limit N] [--json]
+`--browser-nice N` starts Chromium at OS priority N (Linux `nice`): in a classroom the students' browsers run on
+their own machines, not on the server's cores, and a niced browser stands in for that (it still uses every cycle the
+server leaves); 0 (the default) puts six browsers on an equal footing with the server.
+
+    python bench/bench_load.py [--sessions 6] [--polls 40] [--limit N] [--browser-nice N] [--json]
 """
 from __future__ import annotations
 
@@ -48,6 +52,8 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=6)
     ap.add_argument("--polls", type=int, default=40)
     ap.add_argument("--limit", type=int, default=None, help="MLP_LM_MAX_RUNS_PER_SERVER for this server")
+    ap.add_argument("--browser-nice", type=int, default=0,
+                    help="OS priority of the browsers (0: as the server; 10: as if they were on other machines)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -63,13 +69,18 @@ def main() -> int:
     finally:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    out: dict = {"sessions": args.sessions, "cpus": os.cpu_count(),
+    out: dict = {"sessions": args.sessions, "cpus": os.cpu_count(), "browser_nice": args.browser_nice,
                  "limit": args.limit or int(os.environ.get("MLP_LM_MAX_RUNS_PER_SERVER", 0)) or 2 * os.cpu_count()}
     try:
         srv.wait_healthy()
         pid = srv.proc.pid
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            exe = CHROMIUM
+            if args.browser_nice:
+                exe = tmp / "chromium-niced"
+                exe.write_text(f'#!/bin/sh\nexec nice -n {int(args.browser_nice)} "{CHROMIUM}" "$@"\n')
+                exe.chmod(0o755)
+            browser = p.chromium.launch(executable_path=str(exe), headless=True, args=CHROMIUM_ARGS)
             out["rss_fresh_mb"] = round(proc_status(pid)["rss_mb"])  # the server before any page
             warm = open_sessions(browser, srv.url, 1)  # warm-up: imports, the kernel, the first script run and run
             press_start(warm)

@@ -7,6 +7,7 @@ dropped — or when the cache is cleared. Keeping it in st.session_state instead
 """
 from __future__ import annotations
 
+import os
 import re
 
 import streamlit as st
@@ -15,10 +16,12 @@ from streamlit.logger import get_logger
 from mlp_lm.bigram import bigram_dev_loss
 from mlp_lm.errors import MLPLMError
 
+from . import capacity
 from .holder import Holder, default_names
 from .settings import DEFAULT_PRESET, FIELDS, default_values
 
-REFRESH_SECONDS = 0.5  # live views refresh at 2 Hz while something can change
+REFRESH_SECONDS = 0.5  # live views refresh at 2 Hz while something can change (on a server that is not crowded)
+LOAD_POWER = 2  # … and (runs training per core) ** LOAD_POWER times as long on one that is: 4 runs on 2 cores, 2 s
 STATUS_SECONDS = REFRESH_SECONDS  # the sidebar's status line refreshes with the pages, so the two never disagree by
                                   # more than one refresh (at 1.5 s it read step 43,256 beside the page's 51,701)
 _LOG = get_logger(__name__)
@@ -109,12 +112,21 @@ def figure(builder, *args, **kwargs):
 
 # ---- live refresh -----------------------------------------------------------------------------------------------------
 
+def refresh_seconds(every: float = REFRESH_SECONDS) -> float:
+    """A live view's refresh interval: `every` while at most one run per core trains on this server, longer in
+    proportion when more do (4 runs on 2 cores: twice as long), so a classroom's tabs leave the server's event loop
+    and the cores time to answer. The status line and the page scale alike, so they still agree within a refresh."""
+    return every * max(1.0, capacity.training() / (os.cpu_count() or 1)) ** LOAD_POWER
+
+
 def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> None:
-    """Run `body()` in a fragment that re-runs every 0.5 s while training (or just after a click) and not otherwise.
+    """Run `body()` in a fragment that re-runs every `refresh_seconds(every)` (0.5 s on a server that is not crowded)
+    while training (or just after a click) and not otherwise.
 
     When the run stops changing, one full rerun switches the polling off (and refreshes the rest of the page).
     """
     polling = holder.live()
+    every = refresh_seconds(every)
 
     @st.fragment(run_every=every if polling else None, key=key)
     def _fragment():

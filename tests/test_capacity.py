@@ -169,3 +169,14 @@ def test_the_run_dataset_is_never_evicted(monkeypatch):
 
 def test_give_back_runs_where_glibc_has_malloc_trim():
     assert memory.give_back() == (sys.platform.startswith("linux") and memory._LIBC is not None)
+
+
+def test_live_views_refresh_less_often_on_a_crowded_server(monkeypatch):
+    """0.5 s while at most one run per core trains; (runs per core) ** LOAD_POWER times as long beyond that, so the
+    tabs of a classroom leave the server's event loop time to answer (each fragment rerun starts a script thread)."""
+    from explorer import session
+    monkeypatch.setattr(session.os, "cpu_count", lambda: 2)
+    for n, want in ((0, 0.5), (1, 0.5), (2, 0.5), (3, 0.5 * 1.5 ** session.LOAD_POWER), (4, 2.0)):
+        monkeypatch.setattr(capacity, "training", lambda n=n: n)
+        assert session.refresh_seconds() == pytest.approx(want), n
+    assert session.refresh_seconds(1.0) == pytest.approx(4.0)
