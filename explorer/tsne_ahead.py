@@ -98,7 +98,8 @@ def view(state, C: np.ndarray, perplexity: float, seed: int, *, training: bool, 
     While a run trains, the script thread does not lay out the live C on every 2 Hz refresh (~0.1 s each: t-SNE is a
     picture of clusters, not an animation): every TSNE_LIVE_SECONDS the worker lays out the newest C, and the layout
     on screen stays until that one is ready. A new perplexity is shown first for the C on screen, whose layout was
-    made ahead. Each layout shown queues the slider's neighbours of its C."""
+    made ahead (or waited for while the worker makes it: it is part done). Each layout shown queues the slider's
+    neighbours of its C."""
     now, p, seed = time.monotonic(), float(perplexity), int(seed)
     last = state.get("tsne_last")  # (perplexity, seed, shape, when, C shown, layout)
     if training and last is not None and last[1:3] == (seed, np.shape(C)):
@@ -112,9 +113,8 @@ def view(state, C: np.ndarray, perplexity: float, seed: int, *, training: bool, 
                 ahead(C, [p], seed)
                 state["tsne_pending"] = (p, seed, now, C, _ready(_key(C, p, seed)))
             return last[5]
-        fut = _ready(_key(last[4], p, seed))
-        if _done(fut):  # made ahead for the C on screen
-            return _show(state, p, seed, last[3], last[4], fut.result(), lo, hi)
+        # a new perplexity for the C on screen: made ahead (or being made: waited for), else made now
+        return _show(state, p, seed, last[3], last[4], layout(last[4], p, seed), lo, hi)
     return _show(state, p, seed, now, C, layout(C, p, seed), lo, hi)
 
 

@@ -89,5 +89,5 @@ def test_a_failed_layout_raises_in_the_script_thread(C, monkeypatch):
     time.sleep(0.5)
     assert tsne_ahead._ready(tsne_ahead._key(C * 5.0, 8, 9)) is None  # … and is not kept
     monkeypatch.setattr(projections, "tsne", real)
-    xy = tsne_ahead.view(state, C * 6.0, 8, 9, training=True, lo=2, hi=10)  # so the page lays out the live C now
-    assert np.array_equal(xy, real(C * 6.0, 8, 9))
+    xy = tsne_ahead.view(state, C * 6.0, 8, 9, training=True, lo=2, hi=10)  # so the page lays it out now: the C
+    assert np.array_equal(xy, real(C * 5.0, 8, 9))                        # on screen, at the new perplexity
