@@ -180,3 +180,13 @@ def test_live_views_refresh_less_often_on_a_crowded_server(monkeypatch):
         monkeypatch.setattr(capacity, "training", lambda n=n: n)
         assert session.refresh_seconds() == pytest.approx(want), n
     assert session.refresh_seconds(1.0) == pytest.approx(4.0)
+
+
+def test_the_import_time_heap_is_kept_out_of_garbage_collections():
+    """After the server's first run, a full collection no longer walks torch's, Streamlit's and plotly's objects."""
+    import gc
+    import torch  # what the app's first run has imported
+    n = memory.freeze_imports()
+    assert n > 50_000 and gc.get_freeze_count() == n
+    assert memory.freeze_imports() == n  # once per process
+    assert not any(o is torch for o in gc.get_objects())  # torch's module object: in no generation a collection walks
