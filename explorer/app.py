@@ -34,7 +34,6 @@ def _compile_the_kernel_in_the_background() -> None:
     and switches over (mlp_lm/engines.py)."""
     engines.start_warmup()
     memory.tune_malloc()  # what sessions free goes back to the system (explorer/memory.py)
-    memory.freeze_imports()  # the import-time heap: out of every garbage collection from now on
 
 
 _compile_the_kernel_in_the_background()

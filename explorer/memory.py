@@ -7,7 +7,6 @@ the app's largest context plus room to spare), the least recently used evicted f
 trains on and the one an opened run shows are never evicted (they are in use; dropping them would free nothing),
 nor the one just asked for, so a session may exceed the budget by those.
 
-`freeze_imports()` keeps the import-time heap out of every later garbage collection (once per server).
 `give_back()` runs a full garbage collection and asks glibc to return freed heap pages to the system
 (`malloc_trim(0)`, through ctypes where it exists; a no-op elsewhere): Python and PyTorch free into malloc's
 arenas, which otherwise keep the pages, so an idle server would keep the RSS of its busiest moment.
@@ -106,25 +105,6 @@ def tune_malloc() -> bool:
         return bool(_LIBC.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(_LIBC.mallopt(M_ARENA_MAX, 4))
     except (OSError, AttributeError):
         return False
-
-
-_FROZEN = False
-
-
-def freeze_imports() -> int:
-    """Once per server, after its first run has imported torch, Streamlit, plotly and the app: move every object the
-    garbage collector tracks (≈ 300,000, nearly all of them modules' code and data, alive as long as the process) to
-    its permanent generation, which collections skip. A full collection then takes ~0 ms instead of ~160 ms of
-    holding the GIL — Python runs one by itself now and then, and each stalled every session, the event loop (the
-    health endpoint answered in 0.3–0.6 s) and the trainer. Returns how many objects were frozen. An object frozen here
-    that later becomes cyclic garbage is never collected: only module-level objects exist at this point, which never
-    do. Once per process, however often it is called (AppTest clears st.cache_resource between tests)."""
-    global _FROZEN
-    if not _FROZEN:
-        gc.collect()
-        gc.freeze()
-        _FROZEN = True
-    return gc.get_freeze_count()
 
 
 def give_back() -> bool:

@@ -182,11 +182,29 @@ def test_live_views_refresh_less_often_on_a_crowded_server(monkeypatch):
     assert session.refresh_seconds(1.0) == pytest.approx(4.0)
 
 
-def test_the_import_time_heap_is_kept_out_of_garbage_collections():
-    """After the server's first run, a full collection no longer walks torch's, Streamlit's and plotly's objects."""
-    import gc
-    import torch  # what the app's first run has imported
-    n = memory.freeze_imports()
-    assert n > 50_000 and gc.get_freeze_count() == n
-    assert memory.freeze_imports() == n  # once per process
-    assert not any(o is torch for o in gc.get_objects())  # torch's module object: in no generation a collection walks
+def test_a_run_just_started_is_polled_faster_until_its_first_steps_show(monkeypatch):
+    """Start on a fresh machine: the first points appear as soon as they exist (0.2 s polling while the run has no
+    steps), then one full rerun returns the view to the usual rate."""
+    from types import SimpleNamespace
+    from explorer import session
+    seen = []
+
+    def fragment(run_every=None, key=None):
+        seen.append(run_every)
+        return lambda fn: fn
+
+    monkeypatch.setattr(session.st, "fragment", fragment)
+    monkeypatch.setattr(session.st, "container", lambda key=None: __import__("contextlib").nullcontext())
+    reruns = []
+    monkeypatch.setattr(session.st, "rerun", lambda: reruns.append(1))
+    monkeypatch.setattr(capacity, "training", lambda: 1)
+    snap = SimpleNamespace(status="running", step=0)
+    h = SimpleNamespace(live=lambda: True, snapshot=lambda: snap)
+    session.live(h, lambda: None, key="k")
+    assert seen[-1] == session.STARTING_SECONDS and not reruns  # no steps yet: polled fast, no rerun
+    snap.step = 16
+    session.live(h, lambda: snap.__setattr__("step", 16), key="k")
+    assert seen[-1] == session.REFRESH_SECONDS and not reruns  # a full run with steps: the usual rate
+    snap.step = 0
+    session.live(h, lambda: snap.__setattr__("step", 32), key="k")  # the first chunk lands during the fragment run
+    assert seen[-1] == session.STARTING_SECONDS and reruns == [1]
