@@ -115,9 +115,9 @@ def figure(builder, *args, **kwargs):
 # ---- live refresh -----------------------------------------------------------------------------------------------------
 
 def refresh_seconds(every: float = REFRESH_SECONDS) -> float:
-    """A live view's refresh interval: `every` while at most one run per core trains on this server, longer in
-    proportion when more do (4 runs on 2 cores: twice as long), so a classroom's tabs leave the server's event loop
-    and the cores time to answer. The status line and the page scale alike, so they still agree within a refresh."""
+    """A live view's refresh interval: `every` while at most one run per core trains on this server, (runs per
+    core) ** LOAD_POWER times as long when more do (4 runs on 2 cores: 4×, i.e. 2 s), so a classroom's tabs leave the
+    server's event loop and the cores time to answer. The status line and the page scale alike, so they still agree within a refresh."""
     return every * max(1.0, capacity.training() / (os.cpu_count() or 1)) ** LOAD_POWER
 
 

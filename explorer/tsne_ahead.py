@@ -3,8 +3,8 @@
 A layout of the 27 rows of C costs sklearn ~0.1 s (longer while a run trains beside it): the whole wait between a
 step of the perplexity slider and the new picture. So once the page shows perplexity p, one low-priority worker
 thread lays out the same C at the slider's neighbours (p − 1 and p + 1); the next step finds its layout ready, or
-half done. While a run trains, a new perplexity is first shown for the C of the layout on screen (at most
-TSNE_LIVE_SECONDS old, as the live view already keeps it); the newest C follows with the next refresh.
+half done. While a run trains, a new perplexity is first shown for the C of the layout on screen (a few seconds old
+at most: STALE_SECONDS); the newest C follows within TSNE_LIVE_SECONDS.
 
 The worker sees only a NumPy copy of C (never a tensor in training) and calls no Streamlit API. Layouts are kept
 server-wide by content (C's bytes, perplexity, seed), at most MAX_LAYOUTS of them (each ≤ 256 × 2 floats).
@@ -24,6 +24,7 @@ from . import projections
 
 TSNE_LIVE_SECONDS = 2.0  # while a run trains, the t-SNE view re-lays out the newest C at most this often
 MAX_LAYOUTS = 64         # layouts kept server-wide (oldest dropped first)
+STALE_SECONDS = 3 * TSNE_LIVE_SECONDS  # a layout on screen older than this (the page was left meanwhile) is not kept
 AHEAD_NICE = 10          # the worker's OS priority (Linux): it only takes CPU the trainer and the server leave
 
 _LOCK = threading.Lock()
@@ -102,13 +103,17 @@ def view(state, C: np.ndarray, perplexity: float, seed: int, *, training: bool, 
     neighbours of its C."""
     now, p, seed = time.monotonic(), float(perplexity), int(seed)
     last = state.get("tsne_last")  # (perplexity, seed, shape, when, C shown, layout)
-    if training and last is not None and last[1:3] == (seed, np.shape(C)):
+    if training and last is not None and last[1:3] == (seed, np.shape(C)) and now - last[3] < STALE_SECONDS:
         pending = state.get("tsne_pending")  # (perplexity, seed, when asked, C, future): the newest C, laid out ahead
-        if pending is not None and pending[:2] == (p, seed) and _done(pending[4]):
+        if pending is not None and (pending[:2] != (p, seed) or now - pending[2] >= STALE_SECONDS
+                                    or pending[4] is None or (pending[4].done() and not _done(pending[4]))):
+            state.pop("tsne_pending")  # for another view, too old, or failed: asked again below
+            pending = None
+        if pending is not None and _done(pending[4]):
             state.pop("tsne_pending")
             return _show(state, p, seed, pending[2], pending[3], pending[4].result(), lo, hi)
         if last[0] == p:
-            if now - last[3] >= TSNE_LIVE_SECONDS and (pending is None or pending[:2] != (p, seed)):
+            if now - last[3] >= TSNE_LIVE_SECONDS and pending is None:
                 C = np.array(C, dtype=np.float64)
                 ahead(C, [p], seed)
                 state["tsne_pending"] = (p, seed, now, C, _ready(_key(C, p, seed)))

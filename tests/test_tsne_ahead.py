@@ -91,3 +91,23 @@ def test_a_failed_layout_raises_in_the_script_thread(C, monkeypatch):
     monkeypatch.setattr(projections, "tsne", real)
     xy = tsne_ahead.view(state, C * 6.0, 8, 9, training=True, lo=2, hi=10)  # so the page lays it out now: the C
     assert np.array_equal(xy, real(C * 5.0, 8, 9))                        # on screen, at the new perplexity
+
+
+def test_a_layout_left_on_screen_long_ago_is_not_kept(C, monkeypatch):
+    """Back on the t-SNE view after a while (the page was left, the run trained on): the live C is laid out at once,
+    not the old picture; a failed request for the newest C is asked again rather than waited on for ever."""
+    state = {}
+    old = tsne_ahead.view(state, C, 5, 4, training=True, lo=2, hi=10)
+    p, s, shape, when, c, xy = state["tsne_last"]
+    state["tsne_last"] = (p, s, shape, when - 2 * tsne_ahead.STALE_SECONDS, c, xy)  # shown long ago
+    moved = np.random.default_rng(8).normal(size=C.shape)  # the run trained on
+    new = tsne_ahead.view(state, moved, 5, 4, training=True, lo=2, hi=10)
+    assert not np.array_equal(new, old) and np.array_equal(new, projections.tsne(moved, 5, 4))
+    from concurrent.futures import Future
+    failed = Future()
+    failed.set_exception(ValueError("x"))
+    state["tsne_pending"] = (5.0, 4, time.monotonic(), C + 3.0, failed)
+    p, s, shape, when, c, xy = state["tsne_last"]
+    state["tsne_last"] = (p, s, shape, when - tsne_ahead.TSNE_LIVE_SECONDS, c, xy)  # due for the newest C
+    tsne_ahead.view(state, C + 3.0, 5, 4, training=True, lo=2, hi=10)
+    assert state["tsne_pending"][4] is not failed  # asked again
