@@ -21,8 +21,6 @@ from .holder import Holder, default_names
 from .settings import DEFAULT_PRESET, FIELDS, default_values
 
 REFRESH_SECONDS = 0.5  # live views refresh at 2 Hz while something can change (on a server that is not crowded)
-STARTING_SECONDS = 0.2  # … and every 0.2 s while a run that was just started has no steps yet: its first points show
-                        # as soon as they exist (one full rerun then returns to the usual rate)
 LOAD_POWER = 2  # on a crowded server, (runs training per core) ** LOAD_POWER times as long: 4 runs on 2 cores, 2 s
 STATUS_SECONDS = REFRESH_SECONDS  # the sidebar's status line refreshes with the pages, so the two never disagree by
                                   # more than one refresh (at 1.5 s it read step 43,256 beside the page's 51,701)
@@ -128,9 +126,7 @@ def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> N
     When the run stops changing, one full rerun switches the polling off (and refreshes the rest of the page).
     """
     polling = holder.live()
-    snap = holder.snapshot()
-    starting = polling and snap is not None and snap.status == "running" and snap.step == 0
-    every = STARTING_SECONDS if starting else refresh_seconds(every)
+    every = refresh_seconds(every)
 
     @st.fragment(run_every=every if polling else None, key=key)
     def _fragment():
@@ -138,8 +134,6 @@ def live(holder: Holder, body, *, key: str, every: float = REFRESH_SECONDS) -> N
             body()
         if polling and not holder.live():
             st.rerun()
-        if starting and (holder.snapshot() is None or holder.snapshot().step > 0):  # the first steps are shown:
-            st.rerun()                                                                  # back to the usual rate
 
     _fragment()
 

@@ -180,31 +180,3 @@ def test_live_views_refresh_less_often_on_a_crowded_server(monkeypatch):
         monkeypatch.setattr(capacity, "training", lambda n=n: n)
         assert session.refresh_seconds() == pytest.approx(want), n
     assert session.refresh_seconds(1.0) == pytest.approx(4.0)
-
-
-def test_a_run_just_started_is_polled_faster_until_its_first_steps_show(monkeypatch):
-    """Start on a fresh machine: the first points appear as soon as they exist (0.2 s polling while the run has no
-    steps), then one full rerun returns the view to the usual rate."""
-    from types import SimpleNamespace
-    from explorer import session
-    seen = []
-
-    def fragment(run_every=None, key=None):
-        seen.append(run_every)
-        return lambda fn: fn
-
-    monkeypatch.setattr(session.st, "fragment", fragment)
-    monkeypatch.setattr(session.st, "container", lambda key=None: __import__("contextlib").nullcontext())
-    reruns = []
-    monkeypatch.setattr(session.st, "rerun", lambda: reruns.append(1))
-    monkeypatch.setattr(capacity, "training", lambda: 1)
-    snap = SimpleNamespace(status="running", step=0)
-    h = SimpleNamespace(live=lambda: True, snapshot=lambda: snap)
-    session.live(h, lambda: None, key="k")
-    assert seen[-1] == session.STARTING_SECONDS and not reruns  # no steps yet: polled fast, no rerun
-    snap.step = 16
-    session.live(h, lambda: snap.__setattr__("step", 16), key="k")
-    assert seen[-1] == session.REFRESH_SECONDS and not reruns  # a full run with steps: the usual rate
-    snap.step = 0
-    session.live(h, lambda: snap.__setattr__("step", 32), key="k")  # the first chunk lands during the fragment run
-    assert seen[-1] == session.STARTING_SECONDS and reruns == [1]
