@@ -83,14 +83,20 @@ def test_the_status_keeps_up_with_the_page(page):
     stale = [s for s, p in seen if f"run {run + 1}" in p and "finished" in s]
     assert not stale, f"the status still read 'finished' beside the new run: {stale[:2]}"
     assert any(f"run {run + 1}" in s and ("running" in s or "starting" in s) for s, _ in seen), seen[-3:]
-    # refresh rate: distinct step counts in the status over 4 s (0.5 s refreshes: ~8; before, at 1.5 s: ≤ 3)
-    steps, end = set(), time.time() + 4
+    # refresh rate: distinct step counts in the status and on the page over 4 s. Both refresh at the same rate
+    # (0.5 s on a quiet server: ~8 each; slower on a crowded one, explorer.session.refresh_seconds — other tests'
+    # tabs share this server); before, the status at 1.5 s beside the page's 0.5 s showed ≤ 3 against ~8.
+    steps, shown, end = set(), set(), time.time() + 4
     while time.time() < end:
         m = re.search(r"step ([\d,]+)", status_text(page))
         if m:
             steps.add(m.group(1))
+        m = re.match(r"([\d,]+) /", progress_text(page))
+        if m:
+            shown.add(m.group(1))
         time.sleep(0.05)
-    assert len(steps) >= 5, f"the status refreshed only {len(steps)} times in 4 s"
+    assert len(shown) >= 2, f"the page refreshed only {len(shown)} times in 4 s"
+    assert len(steps) >= len(shown) - 1, f"the status refreshed {len(steps)} times in 4 s, the page {len(shown)}"
     click(page, "Stop")
     wait_app_ready(page)
     assert exceptions(page) == []
