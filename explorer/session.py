@@ -41,8 +41,19 @@ def get_holder() -> Holder:
     return Holder()
 
 
+SIDEBAR_KEYS = ("preset",) + FIELDS + ("step_n",)
+
+
 def init_widget_state() -> None:
-    """Give every sidebar widget its starting value (the default preset) once per session."""
+    """Give every sidebar widget its starting value (the default preset) once per session, and re-state every value
+    on every full run.
+
+    The sidebar's widgets get their values from session_state (no `value=`), so the default their element carries is
+    their minimum. Streamlit sends the value itself only in a run where it was set through session_state; a browser
+    that mounts the widget from an element without it (a Start pressed as the first page loaded, ~1 run in 4 on a
+    cold server) shows and later sends that minimum, which the sidebar then pushed into the live run as lr 1e-6 and
+    lr2 0. Re-stating each value here makes every element carry it (tests/test_browser_cold_start.py).
+    """
     ss = st.session_state
     if "preset" not in ss:
         ss["preset"] = DEFAULT_PRESET
@@ -51,6 +62,8 @@ def init_widget_state() -> None:
         if k not in ss:
             ss[k] = defaults[k]
     ss.setdefault("step_n", 100)
+    for k in SIDEBAR_KEYS:
+        ss[k] = ss[k]
 
 
 def values() -> dict:

@@ -1,4 +1,4 @@
-"""The shared sidebar (drawn by app.py on every page): status, the run controls, preset and hyperparameters.
+"""The shared sidebar (drawn by main.py on every page): status, the run controls, preset and hyperparameters.
 
 Widgets live in the entry script, so they keep their values across pages. Control buttons act through callbacks
 (before the script reruns), so the page drawn right after a click already sees the new state.
@@ -100,7 +100,7 @@ def _early_status(holder: Holder, box) -> None:
 def draw_status(holder: Holder, box) -> None:
     """The live status line, drawn into `box` (the sidebar slot made by draw()).
 
-    app.py calls this after the page, so within one script run the page's numbers are updated before the status
+    main.py calls this after the page, so within one script run the page's numbers are updated before the status
     says e.g. "paused": whoever reads "paused" also reads the step it paused at. It refreshes as often as the pages'
     live views (session.STATUS_SECONDS), so the two agree within one refresh.
     """

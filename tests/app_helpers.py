@@ -21,7 +21,7 @@ from explorer.model_source import fresh_params  # noqa: E402
 from explorer.session import shown  # noqa: E402
 from explorer.settings import FIELDS, build_configs  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 
 
 def new_app(page: str | None = None) -> AppTest:

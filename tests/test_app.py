@@ -26,7 +26,7 @@ from mlp_lm.data import DataError  # noqa: E402
 from mlp_lm.errors import MLPLMError  # noqa: E402
 from mlp_lm.presets import PRESETS  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 pytestmark = pytest.mark.usefixtures("warm_kernel", "released_sessions")
 PAGES = ["app_pages/train.py", "app_pages/sweep.py", "app_pages/embeddings.py", "app_pages/sampler.py",
          "app_pages/data.py"]

@@ -27,7 +27,7 @@ from explorer.charts import CHOSEN_COLOUR  # noqa: E402
 from explorer.holder import OPEN_HOLDERS, Holder  # noqa: E402
 from mlp_lm.data import DEFAULT_DATA, load_words  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 pytestmark = pytest.mark.usefixtures("warm_kernel", "released_sessions")
 SIXTEEN = load_words(DEFAULT_DATA)[:16]  # the "16 names": 12 train, 2 dev, 2 test
 

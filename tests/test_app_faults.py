@@ -25,7 +25,7 @@ from conftest import trainer_threads  # noqa: E402
 from explorer.holder import OPEN_HOLDERS  # noqa: E402
 from mlp_lm.trainer import STATUSES  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 pytestmark = pytest.mark.usefixtures("warm_kernel", "released_sessions")
 BUTTONS = ("btn_start", "btn_pause", "btn_resume", "btn_step", "btn_stop", "btn_reset")
 CLICKS = 120

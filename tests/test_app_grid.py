@@ -19,7 +19,7 @@ from explorer.grid_view import OPEN_GRIDS, THREAD_NAME, build_spec  # noqa: E402
 from mlp_lm.errors import ConfigError  # noqa: E402
 from mlp_lm.runs import RUNS_ENV, RunStore  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 PAGE = "app_pages/grid.py"
 pytestmark = pytest.mark.usefixtures("warm_kernel", "released_sessions", "released_grids")
 

@@ -24,7 +24,7 @@ from mlp_lm.data import make_dataset  # noqa: E402
 from mlp_lm.model import ModelConfig  # noqa: E402
 from mlp_lm.runs import DataInfo, RunStore, train_run  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 RUNS = "app_pages/runs.py"
 pytestmark = pytest.mark.usefixtures("warm_kernel", "released_sessions")
 

@@ -49,7 +49,7 @@ from mlp_lm.errors import CheckpointError, ConfigError, DataError, MLPLMError  #
 from mlp_lm.model import ModelConfig, init_params  # noqa: E402
 from mlp_lm.trainer import DIVERGE_FACTOR, Trainer  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 pytestmark = pytest.mark.usefixtures("warm_kernel")
 LIMITS_DOC = ROOT / "docs" / "limits.md"
 

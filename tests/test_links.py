@@ -1,4 +1,4 @@
-"""Share by link (explorer/links.py, wired in explorer/app.py): settings and page ↔ query string. Bad values are
+"""Share by link (explorer/links.py, wired in explorer/main.py): settings and page ↔ query string. Bad values are
 ignored with a note, never an exception; a link with settings opens the app with them."""
 import sys
 from pathlib import Path
@@ -12,7 +12,7 @@ if str(ROOT) not in sys.path:
 
 from explorer import links, settings as S  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 PAGES = ("train", "sweep", "embeddings", "sampler", "runs", "data")
 
 

@@ -39,7 +39,7 @@ from mlp_lm.data import MAX_FILE_BYTES, Vocab  # noqa: E402
 from mlp_lm.errors import CheckpointError, MLPLMError  # noqa: E402
 from mlp_lm.model import ModelConfig, init_params  # noqa: E402
 
-APP = str(ROOT / "explorer" / "app.py")
+APP = str(ROOT / "explorer" / "main.py")  # the script each session runs (app.py serves it)
 CONFIG = ROOT / ".streamlit" / "config.toml"
 NAMES8 = ("emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia")
 GOOD = ("\n".join(NAMES8) + "\n").encode()

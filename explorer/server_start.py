@@ -1,0 +1,24 @@
+"""The server's head start (the lifespan explorer/app.py gives its Streamlit App): as the server starts, one background
+thread imports what a session's first script run needs — torch, the core, the pages' modules — and starts the
+kernel's warm-up (mlp_lm/engines.py), while the server already answers. A session that opens meanwhile waits only
+for the part of that import still running (Python's import lock), never for a second one. No Streamlit calls here:
+this thread is not a script thread."""
+import threading
+from contextlib import asynccontextmanager
+
+
+def preload() -> None:
+    """What the script's first run would import, and the kernel's warm-up (a low-priority process of its own)."""
+    import plotly.io  # noqa: F401
+    import torch  # noqa: F401
+
+    from explorer import holder, links, memory, session, sidebar  # noqa: F401
+    from mlp_lm import engines
+
+    engines.start_warmup()
+
+
+@asynccontextmanager
+async def lifespan(app):
+    threading.Thread(target=preload, name="mlp_lm-preload", daemon=True).start()
+    yield
