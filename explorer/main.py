@@ -31,7 +31,8 @@ from mlp_lm import engines  # noqa: E402
 def _compile_the_kernel_in_the_background() -> None:
     """Once per server: on a machine's first run the fused kernel compiles in a low-priority process of its own while
     the first page loads and the teacher reads it; a run started before it is ready trains on the reference engine
-    and switches over (mlp_lm/engines.py)."""
+    and switches over (mlp_lm/engines.py). Served by app.py, the server's start-up has already begun it (then this
+    finds it running)."""
     engines.start_warmup()
     memory.tune_malloc()  # what sessions free goes back to the system (explorer/memory.py)
 

@@ -52,7 +52,7 @@ def init_widget_state() -> None:
     their minimum. Streamlit sends the value itself only in a run where it was set through session_state; a browser
     that mounts the widget from an element without it (a Start pressed as the first page loaded, ~1 run in 4 on a
     cold server) shows and later sends that minimum, which the sidebar then pushed into the live run as lr 1e-6 and
-    lr2 0. Re-stating each value here makes every element carry it (tests/test_browser_cold_start.py).
+    lr2 0. Re-stating each value here makes every element carry it (tests/test_app_widget_values.py).
     """
     ss = st.session_state
     if "preset" not in ss:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from .reference import ReferenceEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 _warmup: subprocess.Popen | None = None  # this process's warm-up compiler (process state, like numba's own cache)
+_warmup_lock = threading.Lock()  # the server's start-up thread and a session's first run may both ask at once
 
 
 def resolve_device(device: str) -> torch.device:
@@ -71,12 +73,13 @@ def start_warmup() -> subprocess.Popen:
     as it starts without importing numba (~1 s) in its own first page run.
     """
     global _warmup
-    if _warmup is None or _warmup.poll() not in (None, 0):
-        code = ("import os, sys; os.nice(10); import torch; torch.set_num_threads(1); from mlp_lm import engines\n"
-                "if not engines.kernel_cached():\n    from mlp_lm.fast import warmup; warmup()")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        _warmup = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with _warmup_lock:
+        if _warmup is None or _warmup.poll() not in (None, 0):
+            code = ("import os, sys; os.nice(10); import torch; torch.set_num_threads(1); from mlp_lm import engines\n"
+                    "if not engines.kernel_cached():\n    from mlp_lm.fast import warmup; warmup()")
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+            _warmup = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return _warmup
 
 

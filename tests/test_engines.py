@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +94,25 @@ def test_warmup_fills_an_empty_cache_and_a_run_hands_over(tmp_path):
 
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["cached"] and res["engines"] == ["fast", "reference (compiling the fast kernel)"] and res["step"] > 0
+
+
+def test_callers_at_the_same_moment_start_one_warm_up(monkeypatch):
+    """The server's start-up thread (explorer/server_start.py) and a session's first run may ask at once."""
+    started = []
+
+    class SlowPopen:  # starting a process takes a few ms: long enough for another thread to ask meanwhile
+        def __init__(self, *args, **kwargs):
+            time.sleep(0.1)
+            started.append(self)
+
+        def poll(self):
+            return None
+
+    monkeypatch.setattr(engines.subprocess, "Popen", SlowPopen)
+    monkeypatch.setattr(engines, "_warmup", None)
+    threads = [threading.Thread(target=engines.start_warmup) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(started) == 1 and engines.start_warmup() is started[0]
