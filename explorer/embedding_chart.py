@@ -1,6 +1,6 @@
 """The embedding scatter: each character of C at its (projected) position, labels kept legible where points crowd.
 
-Plain data in, `go.Figure` out; no Streamlit. `embedding_view` chooses the axis ranges (everything, or the crowded
+Plain data in, a Plotly figure dict out; no Streamlit. `embedding_view` chooses the axis ranges (everything, or the crowded
 group) and where each label sits (projections.spread_labels); `embedding_figure` draws it.
 """
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
 from . import projections
 from .charts import layout, plot_text, show_char
@@ -50,43 +49,44 @@ def embedding_view(xy: np.ndarray, *, zoom: bool = False, prev_labels: np.ndarra
 
 def embedding_figure(xy: np.ndarray, chars: Sequence[str], *, x_title: str, y_title: str, title: str = "",
                      highlight: int | None = None, neighbours: Sequence[int] = (), labels: np.ndarray | None = None,
-                     view=None) -> go.Figure:
+                     view=None) -> dict:
     """Characters as labelled points, coloured vowel / consonant / '.' / other; one trace of labels per category.
 
     labels: where each character's label sits (default: on its point); a label moved off its point keeps a thin
     leader line to a small dot at the true position. view: ((x0, x1), (y0, y1)) axis ranges.
+    A figure dict ({"data", "layout"}) for live_chart, not a go.Figure: validating one cost 10–40 ms a refresh.
     """
     xy = np.asarray(xy, dtype=np.float64)
     lab = xy if labels is None else np.asarray(labels, dtype=np.float64)
-    traces = []  # the figure is made once from its traces and layout: add_trace / update_* on it cost ~15 ms more
+    traces = []
     cats = [category(c) for c in chars]
     moved = np.flatnonzero(np.hypot(*(lab - xy).T) > 1e-9 + 0.02 * float(np.ptp(xy, 0).max()))
     if len(moved):
         lx = [v for i in moved for v in (xy[i, 0], lab[i, 0], None)]
         ly = [v for i in moved for v in (xy[i, 1], lab[i, 1], None)]
-        traces.append(go.Scatter(x=lx, y=ly, mode="lines", line=dict(color="#9ca3af", width=1), hoverinfo="skip",
-                                 showlegend=False))
-        traces.append(go.Scatter(x=xy[moved, 0].tolist(), y=xy[moved, 1].tolist(), mode="markers", hoverinfo="skip",
-                                 marker=dict(size=6, color=[COLOURS[cats[i]] for i in moved]), showlegend=False))
+        traces.append(dict(type="scatter", x=lx, y=ly, mode="lines", line=dict(color="#9ca3af", width=1),
+                           hoverinfo="skip", showlegend=False))
+        traces.append(dict(type="scatter", x=xy[moved, 0].tolist(), y=xy[moved, 1].tolist(), mode="markers",
+                           hoverinfo="skip", marker=dict(size=6, color=[COLOURS[cats[i]] for i in moved]), showlegend=False))
     for cat in CATEGORIES:
         idx = [i for i, c in enumerate(cats) if c == cat]
         if not idx:
             continue
-        traces.append(go.Scatter(
-            x=[float(lab[i, 0]) for i in idx], y=[float(lab[i, 1]) for i in idx], mode="markers+text", name=cat,
+        traces.append(dict(
+            type="scatter", x=[float(lab[i, 0]) for i in idx], y=[float(lab[i, 1]) for i in idx], mode="markers+text", name=cat,
             text=[plot_text(show_char(chars[i])) for i in idx], textposition="middle center",
             customdata=[[float(xy[i, 0]), float(xy[i, 1])] for i in idx],
             textfont=dict(color="white", size=14), marker=dict(size=EMB_LABEL_PX, color=COLOURS[cat], line=dict(width=0)),
             hovertemplate="'%{text}'<br>(%{customdata[0]:.3f}, %{customdata[1]:.3f})<extra>" + cat + "</extra>"))
     if highlight is not None:
         ring = [highlight, *neighbours]
-        traces.append(go.Scatter(
-            x=[float(lab[i, 0]) for i in ring], y=[float(lab[i, 1]) for i in ring], mode="markers", name="chosen + neighbours",
+        traces.append(dict(
+            type="scatter", x=[float(lab[i, 0]) for i in ring], y=[float(lab[i, 1]) for i in ring], mode="markers", name="chosen + neighbours",
             marker=dict(size=EMB_LABEL_PX + 10, color="rgba(0,0,0,0)",
                         line=dict(width=3, color=["#111827"] + ["#d97706"] * len(neighbours))),
             hoverinfo="skip"))
     xaxis = dict(title=dict(text=x_title), zeroline=False, **({"range": list(view[0])} if view else {}))
     yaxis = dict(title=dict(text=y_title), zeroline=False, scaleanchor="x", scaleratio=1,
                  **({"range": list(view[1])} if view else {}))
-    return go.Figure(data=traces, layout=layout(height=560, xaxis=xaxis, yaxis=yaxis,
-                     title=dict(text=title, x=0, xanchor="left", y=0.985, font=dict(size=15)) if title else None))
+    return {"data": traces, "layout": layout(height=560, xaxis=xaxis, yaxis=yaxis, title=dict(
+        text=title, x=0, xanchor="left", y=0.985, font=dict(size=15)) if title else None)}

@@ -1,7 +1,7 @@
 """t-SNE layouts for the Embeddings page, the next ones computed ahead.
 
 A layout of the 27 rows of C costs sklearn ~0.1 s (longer while a run trains beside it): the whole wait between a
-step of the perplexity slider and the new picture. So once the page shows perplexity p, one low-priority worker
+step of the perplexity slider and the new picture. So once the page shows perplexity p, one worker
 thread lays out the same C at the slider's neighbours (p − 1 and p + 1); the next step finds its layout ready, or
 half done. While a run trains, a new perplexity is first shown for the C of the layout on screen (a few seconds old
 at most: STALE_SECONDS); the newest C follows within TSNE_LIVE_SECONDS.
@@ -12,7 +12,6 @@ server-wide by content (C's bytes, perplexity, seed), at most MAX_LAYOUTS of the
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -25,20 +24,14 @@ from . import projections
 TSNE_LIVE_SECONDS = 2.0  # while a run trains, the t-SNE view re-lays out the newest C at most this often
 MAX_LAYOUTS = 64         # layouts kept server-wide (oldest dropped first)
 STALE_SECONDS = 3 * TSNE_LIVE_SECONDS  # a layout on screen older than this (the page was left meanwhile) is not kept
-AHEAD_NICE = 10          # the worker's OS priority (Linux): it only takes CPU the trainer and the server leave
 
 _LOCK = threading.Lock()
 _LAYOUTS: "OrderedDict[tuple, Future]" = OrderedDict()
 
 
-def _lower_priority() -> None:
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), AHEAD_NICE)
-    except (AttributeError, OSError):  # not Linux, or not allowed: run at the normal priority
-        pass
-
-
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsne-ahead", initializer=_lower_priority)
+# at the script thread's own priority, as the script may wait for its layout: at nice 10, beside the trainer and the
+# browser, it was starved, and a slider step waited for it (t-SNE step 298 → 187 ms median quiet, 610 → 310 busy)
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsne-ahead")
 
 
 def _key(C: np.ndarray, perplexity: float, seed: int) -> tuple:

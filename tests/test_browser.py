@@ -5,6 +5,7 @@ Start → the Step metric rises and the loss chart gains points; every page rend
 the server exits promptly on SIGTERM mid-run.
 """
 import os
+import re
 import time
 
 import pytest
@@ -95,6 +96,14 @@ def test_start_watch_and_visit_every_page(browser, server):
     page.close()
 
 
+def paused_at(page) -> int | None:
+    """The step the sidebar says the run paused at, once the page's Step metric shows the same (the status and the
+    page are two live views that agree within one refresh); None until both say so."""
+    m = re.search(r"paused\W+(?:run \d+ · )?step ([\d,]+)", page.inner_text("[data-testid='stSidebar']"))
+    step = int(m.group(1).replace(",", "")) if m else None
+    return step if step is not None and metric_int(page, "Step") == step else None
+
+
 def test_two_sessions_are_isolated_and_closing_a_tab_stops_its_run(browser, server):
     a = open_app(browser, server)
     b = open_app(browser, server)
@@ -103,7 +112,7 @@ def test_two_sessions_are_isolated_and_closing_a_tab_stops_its_run(browser, serv
     click(b, "Start")
     assert wait_until(lambda: metric_int(a, "Step") > 500 and metric_int(b, "Step") > 500, 60)
     click(a, "Pause")
-    assert wait_until(lambda: "paused" in a.inner_text("[data-testid='stSidebar']").lower(), 10)
+    assert wait_until(lambda: paused_at(a) is not None, 10), a.inner_text("[data-testid='stSidebar']")
     held = metric_int(a, "Step")
     b_before = metric_int(b, "Step")
     time.sleep(2)

@@ -177,6 +177,7 @@ def test_every_label_is_inside_the_chart(zoom):
         (xy[:, 0] >= crowded[0][0]) & (xy[:, 0] <= crowded[0][1]) & (xy[:, 1] >= crowded[1][0]) & (xy[:, 1] <= crowded[1][1]))
     assert ((labels[shown, 0] >= x0) & (labels[shown, 0] <= x1) & (labels[shown, 1] >= y0) & (labels[shown, 1] <= y1)).all()
     fig = embedding_figure(xy, ITOS, x_title="x", y_title="y", title="t", labels=labels, view=view, highlight=1)
+    fig = go.Figure(fig)  # a figure dict plotly itself accepts
     vowels = next(t for t in fig.data if t.name == "vowel")
     assert sorted(vowels.text) == list("aeiou")
     assert list(fig.layout.xaxis.range) == list(view[0])

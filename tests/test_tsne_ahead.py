@@ -44,9 +44,11 @@ def test_showing_a_perplexity_lays_out_its_neighbours_ahead(C):
     assert tsne_ahead.neighbours(2, 2, 10) == [3.0] and tsne_ahead.neighbours(10, 2, 10) == [9.0]
 
 
-def test_the_worker_runs_at_a_lower_priority():
-    nice = tsne_ahead._POOL.submit(lambda: __import__("os").getpriority(0, threading.get_native_id())).result()
-    assert nice >= tsne_ahead.AHEAD_NICE
+def test_the_worker_runs_at_the_script_threads_priority():
+    """The script thread may wait for the worker's layout: a lower priority starved it on a busy machine."""
+    def nice():
+        return __import__("os").getpriority(0, threading.get_native_id())
+    assert tsne_ahead._POOL.submit(nice).result() == nice()
 
 
 def test_while_training_the_shown_layout_stays_until_the_newest_is_ready(C, monkeypatch):
