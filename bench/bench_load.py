@@ -4,7 +4,7 @@ Starts the app (`streamlit run explorer/app.py`), opens one warm-up tab that tra
 any first run loads once: torch's and the kernel's code), then opens N sessions (separate
 browser contexts of headless Chromium) and presses Start in each. It prints the health endpoint's latency
 (`/_stcore/health`, median / p95 / max of `--polls` GETs) before the load, while the runs train and after the tabs
-close; the server's RSS and thread count before, at their peak and after (15 s after the tabs close, /proc); and how
+close; the server's RSS once its start-up (explorer/server_start.py) is done, and its RSS and thread count before, at their peak and after (15 s after the tabs close, /proc); and how
 many sessions were told the server is busy (the limit is `MLP_LM_MAX_RUNS_PER_SERVER`, default 2 per core;
 `--limit` sets it for this server).
 
@@ -47,6 +47,15 @@ class Peak(threading.Thread):
             self.rss, self.threads = max(self.rss, s["rss_mb"]), max(self.threads, s["threads"])
 
 
+def preloading(pid: int) -> bool:
+    """Whether the server's start-up (explorer/server_start.py: torch, the pages, then the kernel) is still under
+    way: the kernel, its last step, maps llvmlite's library into the server (Linux /proc)."""
+    try:
+        return "llvmlite" not in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=6)
@@ -81,7 +90,11 @@ def main() -> int:
                 exe.write_text(f'#!/bin/sh\nexec nice -n {int(args.browser_nice)} "{CHROMIUM}" "$@"\n')
                 exe.chmod(0o755)
             browser = p.chromium.launch(executable_path=str(exe), headless=True, args=CHROMIUM_ARGS)
-            out["rss_fresh_mb"] = round(proc_status(pid)["rss_mb"])  # the server before any page
+            t0 = time.perf_counter()
+            while preloading(pid) and time.perf_counter() - t0 < 120:
+                time.sleep(0.2)
+            out["start_up_s"] = round(time.perf_counter() - t0, 1)
+            out["rss_fresh_mb"] = round(proc_status(pid)["rss_mb"])  # the server started, before any page
             warm = open_sessions(browser, srv.url, 1)  # warm-up: imports, the kernel, the first script run and run
             press_start(warm)
             time.sleep(3)
