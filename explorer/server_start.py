@@ -19,8 +19,8 @@ def preload() -> None:
     from mlp_lm import engines
 
     if engines.start_warmup().wait() == 0:  # the kernel is in the cache (compiled now, or there already)
-        from mlp_lm import fast
-        fast.warmup()  # loaded from the cache into this process
+        from mlp_lm.fast import warmup as load_kernel
+        load_kernel()  # loaded from the cache into this process
 
 
 @asynccontextmanager
