@@ -4,8 +4,8 @@ Starts the app (`streamlit run explorer/app.py`), opens one warm-up tab that tra
 any first run loads once: torch's and the kernel's code), then opens N sessions (separate
 browser contexts of headless Chromium) and presses Start in each. It prints the health endpoint's latency
 (`/_stcore/health`, median / p95 / max of `--polls` GETs) before the load, while the runs train and after the tabs
-close; the server's RSS once its start-up (explorer/server_start.py) is done, and its RSS and thread count before, at their peak and after (15 s after the tabs close, /proc); and how
-many sessions were told the server is busy (the limit is `MLP_LM_MAX_RUNS_PER_SERVER`, default 2 per core;
+close; the server's RSS once its start-up (explorer/server_start.py) is done, and its RSS and thread count before,
+at their peak and after (15 s after the tabs close, /proc); and how many sessions were told the server is busy (the limit is `MLP_LM_MAX_RUNS_PER_SERVER`, default 2 per core;
 `--limit` sets it for this server).
 
 `--browser-nice N` starts Chromium at OS priority N (Linux `nice`): in a classroom the students' browsers run on

@@ -1,7 +1,7 @@
 """The embedding scatter: each character of C at its (projected) position, labels kept legible where points crowd.
 
-Plain data in, a Plotly figure dict out; no Streamlit. `embedding_view` chooses the axis ranges (everything, or the crowded
-group) and where each label sits (projections.spread_labels); `embedding_figure` draws it.
+Plain data in, a Plotly figure dict out; no Streamlit. `embedding_view` chooses the axis ranges (everything, or the
+crowded group) and where each label sits (projections.spread_labels); `embedding_figure` draws it.
 """
 from __future__ import annotations
 
@@ -67,13 +67,15 @@ def embedding_figure(xy: np.ndarray, chars: Sequence[str], *, x_title: str, y_ti
         traces.append(dict(type="scatter", x=lx, y=ly, mode="lines", line=dict(color="#9ca3af", width=1),
                            hoverinfo="skip", showlegend=False))
         traces.append(dict(type="scatter", x=xy[moved, 0].tolist(), y=xy[moved, 1].tolist(), mode="markers",
-                           hoverinfo="skip", marker=dict(size=6, color=[COLOURS[cats[i]] for i in moved]), showlegend=False))
+                           hoverinfo="skip", marker=dict(size=6, color=[COLOURS[cats[i]] for i in moved]),
+                           showlegend=False))
     for cat in CATEGORIES:
         idx = [i for i, c in enumerate(cats) if c == cat]
         if not idx:
             continue
         traces.append(dict(
-            type="scatter", x=[float(lab[i, 0]) for i in idx], y=[float(lab[i, 1]) for i in idx], mode="markers+text", name=cat,
+            type="scatter", x=[float(lab[i, 0]) for i in idx], y=[float(lab[i, 1]) for i in idx],
+            mode="markers+text", name=cat,
             text=[plot_text(show_char(chars[i])) for i in idx], textposition="middle center",
             customdata=[[float(xy[i, 0]), float(xy[i, 1])] for i in idx],
             textfont=dict(color="white", size=14), marker=dict(size=EMB_LABEL_PX, color=COLOURS[cat], line=dict(width=0)),
@@ -81,7 +83,8 @@ def embedding_figure(xy: np.ndarray, chars: Sequence[str], *, x_title: str, y_ti
     if highlight is not None:
         ring = [highlight, *neighbours]
         traces.append(dict(
-            type="scatter", x=[float(lab[i, 0]) for i in ring], y=[float(lab[i, 1]) for i in ring], mode="markers", name="chosen + neighbours",
+            type="scatter", x=[float(lab[i, 0]) for i in ring], y=[float(lab[i, 1]) for i in ring], mode="markers",
+            name="chosen + neighbours",
             marker=dict(size=EMB_LABEL_PX + 10, color="rgba(0,0,0,0)",
                         line=dict(width=3, color=["#111827"] + ["#d97706"] * len(neighbours))),
             hoverinfo="skip"))

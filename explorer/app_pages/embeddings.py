@@ -93,7 +93,8 @@ def render() -> None:
             left.caption("No group of points crowds together: showing them all.")
         fig = embedding_chart.embedding_figure(xy, itos, x_title=xt, y_title=yt, title=f"{title} · step {s.step:,}",
                                                highlight=i, neighbours=[j for j, _ in nn], labels=labels, view=box)
-        fig["layout"]["uirevision"] = f"{mode}|{zoom}|{dx}|{dy}|{s.key}"  # a zoom holds while the points move, until the view changes
+        # a zoom holds while the points move, until the view changes
+        fig["layout"]["uirevision"] = f"{mode}|{zoom}|{dx}|{dy}|{s.key}"
         with left:  # updated in place (Plotly.react), not remade: a refresh or a new perplexity redraws only the points
             live_plotly_chart(fig, key="emb_chart", title="Embedding scatter")
         right.markdown(f"**Closest to {md_literal(repr(pick))}** (cosine, all {E} dims)")
