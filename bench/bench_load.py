@@ -1,7 +1,7 @@
 """Load on one server: N browser sessions pressing Start within seconds, as a classroom does.
 
 Starts the app (`streamlit run explorer/app.py`), opens one warm-up tab that trains for 3 s and closes it (what
-any first run loads once: torch's and the kernel's code), then opens N sessions (separate
+a first session's run creates once: Streamlit's session machinery), then opens N sessions (separate
 browser contexts of headless Chromium) and presses Start in each. It prints the health endpoint's latency
 (`/_stcore/health`, median / p95 / max of `--polls` GETs) before the load, while the runs train and after the tabs
 close; the server's RSS once its start-up (explorer/server_start.py) is done, and its RSS and thread count before,
@@ -47,13 +47,10 @@ class Peak(threading.Thread):
             self.rss, self.threads = max(self.rss, s["rss_mb"]), max(self.threads, s["threads"])
 
 
-def preloading(pid: int) -> bool:
-    """Whether the server's start-up (explorer/server_start.py: torch, the pages, then the kernel) is still under
-    way: the kernel, its last step, maps llvmlite's library into the server (Linux /proc)."""
-    try:
-        return "llvmlite" not in Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return False
+def preloading(srv) -> bool:
+    """Whether the server's start-up (explorer/server_start.py: torch, the kernel, the pages' libraries) is still under
+    way: its log says when it is done."""
+    return "start-up done" not in srv.log()
 
 
 def main() -> int:
@@ -91,11 +88,11 @@ def main() -> int:
                 exe.chmod(0o755)
             browser = p.chromium.launch(executable_path=str(exe), headless=True, args=CHROMIUM_ARGS)
             t0 = time.perf_counter()
-            while preloading(pid) and time.perf_counter() - t0 < 120:
+            while preloading(srv) and time.perf_counter() - t0 < 120:
                 time.sleep(0.2)
             out["start_up_s"] = round(time.perf_counter() - t0, 1)
             out["rss_fresh_mb"] = round(proc_status(pid)["rss_mb"])  # the server started, before any page
-            warm = open_sessions(browser, srv.url, 1)  # warm-up: imports, the kernel, the first script run and run
+            warm = open_sessions(browser, srv.url, 1)  # warm-up: the first script run and run
             press_start(warm)
             time.sleep(3)
             close_all(warm)

@@ -3,7 +3,8 @@
 Streamlit runs a script only when a browser session opens, so the first page used to pay for importing torch and
 the core (~1.5–2 s of the ~3 s before it was interactive), and the fused kernel's compile began only then. As an
 `st.App`, the server gets a lifespan: explorer/server_start.py loads those libraries and starts the kernel's warm-up
-as the server starts. `streamlit run explorer/main.py` serves the same app without that head start.
+as the server starts, and a route (explorer/plotly_js.py) serves the live charts' plotly.js compressed once, not once per
+browser. `streamlit run explorer/main.py` serves the same app without either.
 """
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from explorer import plotly_js  # noqa: E402
 from explorer.server_start import lifespan  # noqa: E402
 
-app = st.App("main.py", lifespan=lifespan)
+app = st.App("main.py", lifespan=lifespan, routes=[plotly_js.route()])

@@ -10,8 +10,9 @@ chart instead of touching the app's large page. On a 2-core machine with the bro
 with the Train page open went from ~81 % to ~97 % of headless speed (6 interleaved rounds of bench/bench_app.py's
 measurement). The app's @font-face rules are copied in, so the chart keeps the app's font.
 
-plotly.js comes from the installed `plotly` package (its `package_data/plotly.min.js`), served by Streamlit's
-component file route: no download.
+plotly.js comes from the installed `plotly` package (its `package_data/plotly.min.js`): no download. The server
+explorer/app.py makes serves it compressed once (explorer/plotly_js.py); otherwise Streamlit's component file route
+serves it.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ import plotly
 import streamlit as st
 import streamlit.components.v1 as components
 from plotly.io.json import to_json_plotly
+
+from . import plotly_js
 
 _PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
 _SERVED = components.declare_component("plotlyjs", path=str(_PLOTLY_DIR))  # registers the folder's files for serving
@@ -139,7 +142,7 @@ def live_plotly_chart(spec: dict | None, *, key: str, config: dict | None = None
     title: the iframe's accessible name (what a screen reader announces for the chart).
     """
     conf = {"displaylogo": False, "responsive": True, **(config or {})}
-    data = {"figure": None, "config": conf, "plotly_url": PLOTLY_URL, "title": title}
+    data = {"figure": None, "config": conf, "plotly_url": plotly_js.url(PLOTLY_URL), "title": title}
     if spec is not None:
         data["figure"] = _styled(spec)
     # [one JSON text]: Streamlit checks a dict's values and any other object for dataframes, which imports pandas and

@@ -59,6 +59,9 @@ def test_start_watch_and_visit_every_page(browser, server):
     assert wait_until(lambda: metric_int(page, "Step") > first_step and loss_chart_end(page)[1] > first_end, 30), \
         "the Step metric or the loss chart stopped updating"
     assert loss_chart_end(page)[0] > 1, "the loss chart has no points"
+    src = page.evaluate("() => document.querySelector('.st-key-loss_chart iframe').contentDocument"
+                        ".querySelector('script[src*=\"plotly\"]').src")
+    assert "/mlp_lm/plotly-" in src, src  # the app's own route (explorer/plotly_js.py), compressed once per server
     # the chart updates in place (Plotly.react on one div), so a zoom or hover survives each refresh
     page.evaluate(f"() => {{ {LOSS_CHART}.__mark = 1; }}")
     drawn = loss_chart_end(page)[1]

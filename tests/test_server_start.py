@@ -39,6 +39,8 @@ def test_the_server_loads_torch_and_starts_the_warm_up_before_any_session(tmp_pa
         assert wait_until(lambda: any("engines.kernel_cached" in c for c in children(pid)), 10) or \
             (tmp_path / "numba").exists(), children(pid)  # the warm-up runs (or has already filled the cache)
         assert wait_until(lambda: mapped(pid, "llvmlite"), 120), "the kernel was not loaded into the server"
+        assert wait_until(lambda: "start-up done" in srv.log(), 60), srv.log()
+        assert mapped(pid, "_barnes_hut_tsne") and mapped(pid, "pandas/_libs"), "the pages' libraries were not loaded"
         assert "Traceback" not in srv.log()
     finally:
         srv.terminate()
