@@ -91,6 +91,26 @@ def wait_app_ready(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
 
 
+def click_button(page, name: str, timeout_ms: int = 30_000) -> None:
+    """Click the (first) button named `name`; if none can be clicked in time, fail with what the page showed instead
+    (its script state, any exception, the sidebar's and the page's text, a screenshot in SHOTS), so a failure in CI
+    says what the browser saw."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.get_by_role("button", name=name, exact=True).first.click(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / f"no_{name.lower()}_button.png"
+        page.screenshot(path=str(shot))
+        state = page.evaluate("() => document.querySelector(\"[data-testid='stApp']\")?.getAttribute("
+                              "'data-test-script-state') ?? 'no app'")
+        text = page.evaluate("() => document.body.innerText")
+        raise AssertionError(f"no {name!r} button to click within {timeout_ms} ms; script state {state}; "
+                             f"exceptions {exceptions(page)}; url {page.url}; screenshot {shot}; "
+                             f"page text: {text[:1500]!r}") from None
+
+
 def metric(page, label: str) -> str:
     """The shown value of the st.metric with this label."""
     m = page.locator("[data-testid='stMetric']").filter(

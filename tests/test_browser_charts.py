@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from browser import CHROMIUM, LOSS_CHART, SHOTS, exceptions, metric_int, wait_app_ready, wait_until
+from browser import CHROMIUM, LOSS_CHART, SHOTS, click_button, exceptions, metric_int, wait_app_ready, wait_until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 
 
 def click(page, name):
-    page.get_by_role("button", name=name, exact=True).first.click()
+    click_button(page, name)
 
 
 def traces_drawn(page) -> int:

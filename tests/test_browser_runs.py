@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, exceptions, wait_app_ready, wait_until
+from browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, click_button, exceptions, wait_app_ready, wait_until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
 
@@ -31,7 +31,7 @@ def set_number(page, label, value):
 
 def train_short_run(page, store, seed):
     set_number(page, "Seed", seed)
-    page.get_by_role("button", name="Start", exact=True).click()
+    click_button(page, "Start")
     done = lambda: [r.train["seed"] for r in store.list()[0] if r.status == "finished"]  # noqa: E731
     assert wait_until(lambda: seed in done(), 90), "the run never finished"
     wait_app_ready(page)
