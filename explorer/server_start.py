@@ -3,9 +3,11 @@ thread imports what a session's first script run needs — torch, the core, the 
 warm-up (mlp_lm/engines.py) and compresses the live charts' plotly.js (explorer/plotly_js.py), while the server
 already answers; once the warm-up has the kernel in numba's
 cache, the thread loads it into the server too (numba, llvmlite and the kernel's code, ~0.5 s and ~120 MB), so the
-first Start trains on it at once; last, the libraries of the pages a class opens next (pandas for Runs, scikit-learn's
-PCA and t-SNE for Embeddings: ~2 s, ~125 MB), so their first visit does not wait either. The memory a server needs is
-taken as it starts, not by its first sessions; the log says when that is done ("start-up done in …").
+first Start trains on it at once and the memory a run needs is taken as the server starts, not by its first session;
+the log says when that is done ("start-up done in …"). Not pandas (nor scikit-learn, which imports it): plotly
+looks pandas up in sys.modules without importing it, so a script run that met it half-imported by this thread
+failed ("partially initialized module 'pandas' has no attribute 'Series'"); the Runs and Embeddings pages import them on
+their first visit, in the script thread.
 A session that opens meanwhile waits only for the part of that import still running (Python's import lock), never
 for a second one. No Streamlit calls here: this thread is not a script thread."""
 import sys
@@ -16,7 +18,7 @@ from contextlib import asynccontextmanager
 
 def preload() -> None:
     """What the script's first run would import, the kernel's warm-up (a low-priority process of its own), then the
-    kernel itself, then the other pages' libraries."""
+    kernel itself."""
     t0 = time.perf_counter()
     import PIL.Image  # noqa: F401  (the favicon: the page config reads it)
     import plotly.io  # noqa: F401
@@ -30,11 +32,8 @@ def preload() -> None:
     if warm_up.wait() == 0:  # the kernel is in the cache (compiled now, or there already)
         from mlp_lm.fast import warmup as load_kernel
         load_kernel()  # loaded from the cache into this process
-    import pandas  # noqa: F401
-    import sklearn.decomposition  # noqa: F401
-    import sklearn.manifold  # noqa: F401
     sys.stderr.write(f"MLP LM Explorer: start-up done in {time.perf_counter() - t0:.1f} s "
-                     "(torch, the pages' libraries, the kernel)\n")
+                     "(torch, the core, the kernel)\n")
 
 
 @asynccontextmanager
