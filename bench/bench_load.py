@@ -48,7 +48,7 @@ class Peak(threading.Thread):
 
 
 def preloading(srv) -> bool:
-    """Whether the server's start-up (explorer/server_start.py: torch, the kernel, the pages' libraries) is still under
+    """Whether the server's start-up (explorer/server_start.py: torch, the core, the kernel) is still under
     way: its log says when it is done."""
     return "start-up done" not in srv.log()
 

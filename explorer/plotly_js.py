@@ -2,8 +2,8 @@
 
 Streamlit's component file route sends the 4.8 MB `plotly.min.js` through the server's gzip middleware, which
 compresses it again, at level 9, for every browser that loads it: ~1.2 s of a core on these 2-core machines each
-time, so six tabs pressing Start cost the server ~7 s of CPU in their first seconds (its health answers took up to
-1.8 s meanwhile), and a class of 30 half a minute. explorer/app.py mounts `route()` instead: the file is compressed
+time, so six tabs pressing Start cost the server ~7 s of CPU in their first seconds, and a class of 30 half a
+minute. explorer/app.py mounts `route()` instead: the file is compressed
 once (level 6: 1.47 MB, the same size as level 9 within 0.3 %, in ~0.45 s, which the server's start-up does ahead),
 sent with `Content-Encoding: gzip` (the middleware passes an encoded body through), under a URL that names plotly's
 version, to be cached by the browser for a year (`immutable`: no revalidation when a page draws a new chart).
