@@ -10,7 +10,9 @@ Every method that takes user input raises `mlp_lm.errors.MLPLMError` on bad inpu
 (the last good data and trainer stay in use). Start, Step and Resume ask `explorer.capacity` for a slot first and
 raise `capacity.ServerBusy` (an MLPLMError), changing nothing, when the server already trains its limit of runs.
 
-Memory: the datasets built here are kept within `explorer.memory.dataset_budget()` bytes (least recently used
+Data: the default names and every dataset come through `explorer.shared_data`, so sessions on the same names share one
+copy (immutable) and a new session's first page builds nothing the server already has.
+Memory: the datasets a session uses are kept within `explorer.memory.dataset_budget()` bytes (least recently used
 evicted first; never the one the current run or the opened run uses), and `close()` — the session ended — drops
 everything the holder holds and gives the memory back.
 """
@@ -18,17 +20,17 @@ from __future__ import annotations
 
 import time
 import weakref
-from dataclasses import dataclass, field
 
 from mlp_lm import checkpoint
-from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
+from mlp_lm.data import Dataset, load_words, make_dataset
 from mlp_lm.errors import ConfigError, DataError, MLPLMError
-from mlp_lm.runs import DataInfo, RunStore, fingerprint
+from mlp_lm.runs import RunStore
 from mlp_lm.trainer import Snapshot, Trainer
 
-from . import capacity, memory
+from . import capacity, memory, shared_data
 from .model_view import ModelView
 from .settings import LABELS, RANGES, build_configs, pending_changes
+from .shared_data import Names, default_names  # noqa: F401  (Names: part of this module's interface)
 
 TRAINER_NICE = 5  # the app's training threads run at this lower OS priority, so the server's event loop and the
                   # pages' script threads come first on a busy machine (6 tabs training on 2 cores: health p95
@@ -36,29 +38,6 @@ TRAINER_NICE = 5  # the app's training threads run at this lower OS priority, so
 POLL_GRACE = 1.5  # seconds the live views keep polling after a control click (the thread may not be running yet)
 
 OPEN_HOLDERS: "weakref.WeakSet[Holder]" = weakref.WeakSet()  # for tests and diagnostics: holders not yet closed
-
-
-@dataclass(frozen=True)
-class Names:
-    """A list of names in use, with a short display name and a content fingerprint (cache key across sessions)."""
-
-    words: tuple[str, ...]
-    name: str
-    fingerprint: str = field(default="")
-    default: bool = False  # the default data/names.txt
-
-    @classmethod
-    def make(cls, words, name: str, default: bool = False) -> "Names":
-        words = tuple(words)
-        return cls(words, name, fingerprint(words), default)
-
-    def info(self) -> DataInfo:
-        """What the run store records about this data."""
-        return DataInfo(self.name, self.fingerprint, len(self.words), self.default)
-
-
-def default_names() -> Names:
-    return Names.make(load_words(DEFAULT_DATA), f"{DEFAULT_DATA.name} (default)", default=True)
 
 
 def parse_upload(name: str, raw: bytes) -> Names:
@@ -101,7 +80,7 @@ class Holder:
         """The lecture's split of `names` (default: the data for the next run) for `block_size`, built once."""
         names = names or self.names
         return self._datasets.get((names.fingerprint, int(block_size)),
-                                  lambda: make_dataset(list(names.words), int(block_size)),
+                                  lambda: shared_data.dataset(names, int(block_size)),
                                   in_use=lambda: (self.run_dataset(), self.opened and self.opened.dataset))
 
     def datasets_bytes(self) -> int:
