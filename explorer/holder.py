@@ -178,13 +178,13 @@ class Holder:
     def _poll(self) -> None:
         self.poll_until = time.monotonic() + POLL_GRACE
 
-    def _await(self, statuses: tuple[str, ...], timeout: float) -> None:
-        """Wait (briefly) until the trainer publishes one of `statuses` or ends, so the page drawn right after a
-        click already shows its effect (a chunk lasts ≈ 50 ms); live polling covers anything slower."""
+    def _await(self, statuses: tuple[str, ...], timeout: float, min_step: int = 0) -> None:
+        """Wait (briefly) until the trainer publishes one of `statuses` at step ≥ `min_step`, or ends, so the page
+        drawn right after a click already shows its effect (a chunk lasts ≈ 50 ms); live polling covers the rest."""
         end = time.monotonic() + timeout
         while self.trainer is not None and time.monotonic() < end:
             s = self.trainer.snapshot()
-            if s.status in statuses or s.done:
+            if (s.status in statuses and s.step >= min_step) or s.done:
                 return
             time.sleep(0.01)
 
@@ -255,7 +255,7 @@ class Holder:
                 t.start()
             capacity.track(t)
         self._poll()
-        self._await(("running",), 0.3)
+        self._await(("running",), 0.3, min_step=1)  # a new run's first chunk (16 steps) is on the page drawn next
 
     def pause(self) -> None:
         if self.trainer is not None and not self.trainer.snapshot().done:

@@ -13,11 +13,11 @@ import re
 import streamlit as st
 from streamlit.logger import get_logger
 
-from mlp_lm.bigram import bigram_dev_loss
 from mlp_lm.errors import MLPLMError
 
 from . import capacity
 from .holder import Holder, default_names
+from .shared_data import bigram_loss  # noqa: F401  (the pages read it from here)
 from .settings import DEFAULT_PRESET, FIELDS, default_values
 
 REFRESH_SECONDS = 0.5  # live views refresh at 2 Hz while something can change (on a server that is not crowded)
@@ -92,19 +92,9 @@ def shown(md: str) -> str:
 
 
 # ---- cached derived results (keyed on content, so they are shared safely between sessions) ---------------------------
-# Each is bounded server-wide (max_entries): bigram_loss keeps floats, default_fingerprint one string, _built figures
+# Each is bounded server-wide: bigram_loss (explorer/shared_data.py) keeps floats, _built figures
 # (t-SNE layouts: explorer/tsne_ahead.py) — a few MB at most, however many sessions.
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def bigram_loss(fingerprint: str, _dataset) -> float | None:
-    """The counting bigram's dev loss for a dataset (keyed on the names' fingerprint; the split depends on nothing else)."""
-    try:
-        return float(bigram_dev_loss(_dataset))
-    except MLPLMError:
-        return None
-
-
-@st.cache_data(show_spinner=False, max_entries=1)
 def default_fingerprint() -> str:
     """The default names list's fingerprint (read once per server): the lecture's reference figures are for it."""
     return default_names().fingerprint

@@ -1,5 +1,6 @@
-"""What every session can share: the default names list, read once per server, and the datasets built from a names
-list, found by (the names' content fingerprint, block_size) while some session still holds them.
+"""What every session can share: the default names list, read once per server; the datasets built from a names
+list, found by (the names' content fingerprint, block_size) while some session still holds them; and each names
+list's bigram baseline (a float, the last 16 kept).
 
 Both are immutable (frozen dataclasses of tuples, and tensors nothing writes to), so thirty tabs on the default data
 hold one copy, and a new tab's first page reuses what an earlier one built instead of reading and splitting the file
@@ -14,7 +15,9 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
+from mlp_lm.bigram import bigram_dev_loss
 from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
+from mlp_lm.errors import MLPLMError
 from mlp_lm.runs import DataInfo, fingerprint
 
 
@@ -41,6 +44,8 @@ _lock = threading.RLock()
 _default: tuple[tuple, Names] | None = None  # ((the file's path, mtime, size), its Names)
 _datasets: "weakref.WeakValueDictionary[tuple[str, int], Dataset]" = weakref.WeakValueDictionary()
 _warm: Dataset | None = None  # the default dataset the start-up made, kept for the first session to find
+_bigram: dict[str, float | None] = {}  # names fingerprint → the counting bigram's dev loss (a few floats)
+MAX_BIGRAMS = 16
 
 
 def default_names() -> Names:
@@ -69,10 +74,28 @@ def dataset(names: Names, block_size: int) -> Dataset:
         return ds
 
 
+def bigram_loss(names_fingerprint: str, ds: Dataset) -> float | None:
+    """The counting bigram's dev loss on `ds` (the loss chart's baseline), once per names list: the split depends on
+    nothing else. None if it cannot be computed."""
+    with _lock:
+        if names_fingerprint not in _bigram:
+            try:
+                loss = float(bigram_dev_loss(ds))
+            except MLPLMError:
+                loss = None
+            if len(_bigram) >= MAX_BIGRAMS:
+                _bigram.pop(next(iter(_bigram)))
+            _bigram[names_fingerprint] = loss
+        return _bigram[names_fingerprint]
+
+
 def warm(block_size: int) -> Dataset:
-    """Read the default names and build their dataset for `block_size` (the default preset's), and keep it."""
+    """Read the default names, build their dataset for `block_size` (the default preset's) and keep it, and compute
+    its bigram baseline: what a session's first page and first Start would otherwise compute."""
     global _warm
-    ds = dataset(default_names(), block_size)
+    names = default_names()
+    ds = dataset(names, block_size)
+    bigram_loss(names.fingerprint, ds)
     _warm = ds
     return ds
 

@@ -92,8 +92,12 @@ def warmup_state() -> str | None:
 
 
 def first_engine(params, Xtr, Ytr, cfg: TrainConfig):
-    """(engine, hand over later?): the reference engine plus a warm-up when "auto" would wait for a compile."""
-    if cfg.engine == "auto" and cfg.device == "cpu" and not kernel_cached():
+    """(engine, hand over later?): the reference engine plus a warm-up when "auto" would wait for a compile.
+
+    While this process's warm-up still runs (compiling the kernel, or checking numba's cache as a server starts),
+    the run starts on the reference engine at once: finding out for itself would import numba in the training
+    thread first (~1 s on a busy machine, before the first step of a teacher's first Start)."""
+    if cfg.engine == "auto" and cfg.device == "cpu" and (warmup_state() == "running" or not kernel_cached()):
         start_warmup()
         return ReferenceEngine(params, Xtr, Ytr, cfg), True
     return make_engine(params, Xtr, Ytr, cfg), False

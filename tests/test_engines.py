@@ -116,3 +116,17 @@ def test_callers_at_the_same_moment_start_one_warm_up(monkeypatch):
     for t in threads:
         t.join()
     assert len(started) == 1 and engines.start_warmup() is started[0]
+
+
+def test_a_run_started_while_the_warm_up_runs_does_not_ask_numba(small_ds, monkeypatch):
+    """The first Start on a server whose warm-up is still working: reference at once, no cache check (numba import)."""
+    asked = []
+    monkeypatch.setattr(engines, "warmup_state", lambda: "running")
+    monkeypatch.setattr(engines, "kernel_cached", lambda: asked.append(1) or True)
+    monkeypatch.setattr(engines, "start_warmup", lambda: None)
+    mc = ModelConfig(vocab_size=len(small_ds.vocab), hidden=16)
+    engine, hand_over = engines.first_engine(init_params(mc, 1), small_ds.Xtr, small_ds.Ytr, TrainConfig())
+    assert isinstance(engine, ReferenceEngine) and hand_over and asked == []
+    monkeypatch.setattr(engines, "warmup_state", lambda: "done")
+    engine, hand_over = engines.first_engine(init_params(mc, 1), small_ds.Xtr, small_ds.Ytr, TrainConfig())
+    assert not isinstance(engine, ReferenceEngine) and not hand_over and asked == [1]

@@ -64,3 +64,23 @@ def test_a_changed_default_file_is_read_again(tmp_path, monkeypatch):
     f.write_text("\n".join(WORDS + ["lucas"]) + "\n")
     assert shared_data.default_names().words[-1] == "lucas"
     assert isinstance(first, Names)
+
+
+def test_the_bigram_baseline_is_computed_once_per_names_list(monkeypatch):
+    from mlp_lm.bigram import bigram_dev_loss
+
+    h = Holder()
+    h.names = parse_text("\n".join(WORDS + ["ivy", "leo"]))
+    ds = h.dataset(3)
+    calls = []
+    monkeypatch.setattr(shared_data, "bigram_dev_loss", lambda d: calls.append(d) or bigram_dev_loss(d))
+    first = shared_data.bigram_loss(h.names.fingerprint, ds)
+    assert first == float(bigram_dev_loss(ds))
+    assert shared_data.bigram_loss(h.names.fingerprint, h.dataset(5)) == first and len(calls) == 1
+    h.close(give_back=False)
+
+
+def test_warm_computes_the_default_bigram_baseline(monkeypatch):
+    monkeypatch.setattr(shared_data, "_bigram", {})
+    shared_data.warm(3)
+    assert shared_data.default_names().fingerprint in shared_data._bigram
