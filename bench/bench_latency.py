@@ -125,6 +125,7 @@ def measure(page, rounds: int) -> dict[str, list[float]]:
     for r in range(rounds):
         goto_page(page, "Train")
         out["pause"].append(timed(page, button(page, "Pause"), status_has("paused"), control="pause"))
+        page.wait_for_timeout(700)  # past one live refresh: the page's Step metric has caught up with the pause
         held = metric_int(page, "Step")
         out["step"].append(timed(page, button(page, "Step"), step_is(">"), held, control="step"))
         out["resume"].append(timed(page, button(page, "Resume"), status_has("running"), control="resume"))
