@@ -175,7 +175,10 @@ def test_a_killed_run_still_lists_and_loads(tmp_path):
 
 def test_ctrl_c_saves_the_run_and_says_where(tmp_path):
     root = tmp_path / "runs"
-    p = cli("train", "--hidden", "32", "--steps", "100000000", "--eval-interval", "0", "--runs-dir", root)
+    # Ctrl-C as a terminal sends it: a suite started in the background by a non-interactive shell inherits SIGINT
+    # ignored, and Python then installs no KeyboardInterrupt handler (the CLI would rightly train on)
+    p = cli("train", "--hidden", "32", "--steps", "100000000", "--eval-interval", "0", "--runs-dir", root,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for_saved_run(root)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
