@@ -2,7 +2,7 @@
 list, found by (the names' content fingerprint, block_size) while some session still holds them; and each names
 list's bigram baseline (a float, the last 16 kept).
 
-Both are immutable (frozen dataclasses of tuples, and tensors nothing writes to), so thirty tabs on the default data
+Names and datasets are immutable (frozen dataclasses of tuples, and tensors nothing writes to), so thirty tabs on the default data
 hold one copy, and a new tab's first page reuses what an earlier one built instead of reading and splitting the file
 again (~0.35 s of the server's CPU, holding the GIL, per session). The server's start-up (explorer/server_start.py)
 makes the default ones before any session asks (`warm`). A dataset is kept here only while a session's cache holds it
@@ -98,9 +98,3 @@ def warm(block_size: int) -> Dataset:
     bigram_loss(names.fingerprint, ds)
     _warm = ds
     return ds
-
-
-def held() -> int:
-    """How many datasets are shared now (for tests and diagnostics)."""
-    with _lock:
-        return len(_datasets)
