@@ -8,20 +8,22 @@ same fixed batch, from the parameters the run will start from.
 Cheap to redraw: a one-line summary is always shown; the figure lives in an expander that runs only while it is open
 (`on_change="rerun"`), and it is rebuilt only when the health's step changes (explorer.live_chart then updates the
 chart in place).
+
+The panel needs torch (a fresh init, the diagnostics). On a fresh server's first page, drawn before the start-up
+thread has loaded torch (explorer/server_start.py), it says so and fills in once that is done: the page is
+interactive without waiting for the import.
 """
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from mlp_lm.diagnostics import SATURATED, fixed_batch, health, read_initial_loss
 from mlp_lm.errors import MLPLMError
 from mlp_lm.schedule import lr_schedule
 
-from . import health_charts
 from .live_chart import live_plotly_chart
-from .model_source import current
-from .session import live, values
+from .server_start import core_loading
+from .session import REFRESH_SECONDS, live, values
 
 OPEN_KEY = "health_open"
 MOSTLY_SATURATED = 0.5  # above this share of |h| > 0.97 the panel says so (part 3's saturated init: ~70 %)
@@ -29,6 +31,8 @@ MOSTLY_SATURATED = 0.5  # above this share of |h| > 0.97 the panel says so (part
 
 def _at_start(src):
     """(Health, points, InitialLoss) of `src`'s parameters at step 0, exactly as the trainer will measure them."""
+    from mlp_lm.diagnostics import fixed_batch, health, read_initial_loss
+
     ds, tc = src.dataset, src.train_config
     Xb, Yb = fixed_batch(ds.Xtr, ds.Ytr, tc.seed)
     lr = float(lr_schedule(tc.schedule, tc.lr, tc.lr2, tc.decay_at, tc.steps, np.arange(1))[0])
@@ -38,6 +42,8 @@ def _at_start(src):
 
 def readings(holder):
     """(Source, Health, points, InitialLoss, measured_by_trainer) or None when the sidebar settings make no model."""
+    from .model_source import current
+
     try:
         src = current(holder, values())
     except MLPLMError:
@@ -64,6 +70,8 @@ def summary(r) -> str:
 
 
 def _details(r) -> None:
+    from . import health_charts
+
     src, h, points, il, measured = r
     if il is not None:
         box = st.warning if il.reading.startswith(("confidently", "the initial")) else st.success \
@@ -99,6 +107,19 @@ def _body(holder) -> None:
             _details(r)
 
 
+@st.fragment(run_every=REFRESH_SECONDS)
+def _once_loaded() -> None:
+    """Until the start-up has loaded torch: one line saying so; then the whole page once (the panel drawn for real)."""
+    if core_loading():
+        st.caption(":material/monitor_heart: Activation health: measured as soon as PyTorch has loaded (a few "
+                   "seconds after the server starts)…")
+    else:
+        st.rerun()
+
+
 def panel(holder) -> None:
     """The panel, refreshed with the run (explorer.session.live)."""
+    if core_loading():
+        _once_loaded()
+        return
     live(holder, lambda: _body(holder), key="health_live")

@@ -21,16 +21,19 @@ from __future__ import annotations
 import time
 import weakref
 
-from mlp_lm import checkpoint
+from typing import TYPE_CHECKING
+
 from mlp_lm.data import Dataset, load_words, make_dataset
 from mlp_lm.errors import ConfigError, DataError, MLPLMError
 from mlp_lm.runs import RunStore
-from mlp_lm.trainer import Snapshot, Trainer
 
 from . import capacity, memory, shared_data
 from .model_view import ModelView
 from .settings import LABELS, RANGES, build_configs, pending_changes
 from .shared_data import Names, default_names  # noqa: F401  (Names: part of this module's interface)
+
+if TYPE_CHECKING:  # the trainer and checkpoints are imported when first used: a session's first page needs no torch
+    from mlp_lm.trainer import Snapshot, Trainer
 
 TRAINER_NICE = 5  # the app's training threads run at this lower OS priority, so the server's event loop and the
                   # pages' script threads come first on a busy machine (6 tabs training on 2 cores: health p95
@@ -194,6 +197,8 @@ class Holder:
         s = self.snapshot()
         if s is None:
             return None
+        from mlp_lm import checkpoint
+
         return checkpoint.to_bytes(s.params, s.model_config, self.trainer.dataset.vocab, s.train_config,
                                    extra={"step": s.step, "status": s.status})
 
@@ -201,6 +206,9 @@ class Holder:
         """Make an idle run that starts from an uploaded checkpoint (on the current names, whose vocabulary it must
         share). Returns the checkpoint's model settings for the sidebar. Bad files raise MLPLMError and change nothing.
         """
+        from mlp_lm import checkpoint
+        from mlp_lm.trainer import Trainer
+
         ck = checkpoint.load(bytes(raw))  # safetensors only: never unpickles
         for name in ("block_size", "emb_dim", "hidden"):
             lo, hi = RANGES[name]
@@ -219,6 +227,8 @@ class Holder:
 
         Raises MLPLMError (and keeps the current trainer) if the settings or data do not fit.
         """
+        from mlp_lm.trainer import Trainer
+
         ds = self.dataset(int(values["block_size"]))
         model, train = build_configs(values, len(ds.vocab))
         trainer = Trainer(ds, model, train)

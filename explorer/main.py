@@ -21,9 +21,8 @@ st.set_page_config(page_title="MLP LM Explorer", page_icon=str(Path(__file__).wi
                    initial_sidebar_state="expanded")
 
 import plotly.io  # noqa: E402
-import torch  # noqa: E402
 
-from explorer import links, memory, session, sidebar  # noqa: E402
+from explorer import links, memory, server_start, session, sidebar  # noqa: E402
 from mlp_lm import engines  # noqa: E402
 
 
@@ -42,7 +41,6 @@ _compile_the_kernel_in_the_background()
 # Streamlit styles every chart itself (theme="streamlit"): plotly's own default template would only add ~3 kB of
 # JSON to every figure and time to every figure built.
 plotly.io.templates.default = "none"
-torch.set_num_threads(1)  # tiny matmuls: one thread is faster, and leaves the other core to the trainer/server
 # The trainer thread gives up the GIL inside its kernel and must win it back a few times per chunk; while this
 # server renders in Python it would wait up to the default 5 ms switch interval each time (a GIL convoy that cut
 # training to a tenth of its headless speed). 0.5 ms lets it back in promptly.
@@ -85,3 +83,7 @@ sidebar.draw_status(holder, status_box)  # after the page: see sidebar.draw_stat
 query = links.encode(session.values(), ss["preset"], page=here)
 if query != st.query_params.to_dict():  # the URL always holds the settings in use: copy it to share them
     st.query_params.from_dict(query)
+torch = sys.modules.get("torch")  # not imported here: the first page needs none of it (explorer/server_start.py)
+if torch is not None and torch.get_num_threads() != 1:  # once a page or the start-up has loaded it
+    torch.set_num_threads(1)  # tiny matmuls: one thread is faster, and leaves the other core to the trainer/server
+server_start.page_drawn()  # the start-up may load torch now

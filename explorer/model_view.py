@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlp_lm.data import Dataset, Vocab
-from mlp_lm.model import ModelConfig
+from mlp_lm.config import ModelConfig
 
 
 @dataclass(frozen=True)

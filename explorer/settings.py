@@ -4,8 +4,7 @@ No Streamlit here: `values` is a dict keyed like the sidebar widgets (see FIELDS
 """
 from __future__ import annotations
 
-from mlp_lm.config import OPTIMIZERS, TrainConfig
-from mlp_lm.model import INITS, ModelConfig
+from mlp_lm.config import INITS, OPTIMIZERS, ModelConfig, TrainConfig
 from mlp_lm.presets import PRESETS, split_preset
 from mlp_lm.schedule import SCHEDULES
 

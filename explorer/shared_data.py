@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from mlp_lm.bigram import bigram_dev_loss
-from mlp_lm.data import DEFAULT_DATA, Dataset, load_words, make_dataset
+from mlp_lm.data import DEFAULT_DATA, Dataset, Vocab, load_words, make_dataset
 from mlp_lm.errors import MLPLMError
 from mlp_lm.runs import DataInfo, fingerprint
 
@@ -34,6 +35,11 @@ class Names:
     def make(cls, words, name: str, default: bool = False) -> "Names":
         words = tuple(words)
         return cls(words, name, fingerprint(words), default)
+
+    @cached_property
+    def vocab(self) -> Vocab:
+        """The vocabulary a run on these names has (made once; no dataset needed)."""
+        return Vocab.from_words(list(self.words))
 
     def info(self) -> DataInfo:
         """What the run store records about this data."""

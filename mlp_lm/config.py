@@ -1,7 +1,8 @@
 """Training settings: one dataclass, a comment per field, validated on creation (bad values raise ConfigError).
 
-Also the choices of every setting (optimizers, engines, inits, the lecture's seed), here so the CLI can build its
---help without importing torch.
+Also the model's settings (`ModelConfig`, the parameters' names and shapes) and the choices of every setting
+(optimizers, engines, inits, the lecture's seed), here so the CLI can build its --help and the app its first page
+without importing torch (mlp_lm/model.py re-exports them).
 """
 from __future__ import annotations
 
@@ -71,3 +72,38 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+PARAM_NAMES = ("C", "W1", "b1", "W2", "b2")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    block_size: int = 3     # characters of context fed to the model
+    emb_dim: int = 10       # size of each character's embedding row in C
+    hidden: int = 200       # tanh units in the hidden layer
+    vocab_size: int = 27    # characters including '.' (index 0)
+    init: str = "lecture"   # "lecture": plain randn (loss ~27 at init); "saturated": softmax fixed, tanh saturated;
+                            # "scaled": part 3's both fixes (softmax and Kaiming-style tanh)
+
+    def __post_init__(self):
+        for name, lo, hi in (("block_size", 1, 64), ("emb_dim", 1, 256), ("hidden", 1, 4096), ("vocab_size", 2, 256)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ConfigError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}")
+        if self.init not in INITS:
+            raise ConfigError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalars in C, W1, b1, W2, b2 (11,897 for the lecture's 27/3/10/200)."""
+        V, E, H, T = self.vocab_size, self.emb_dim, self.hidden, self.block_size
+        return V * E + T * E * H + H + H * V + V
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    V, E, H, T = cfg.vocab_size, cfg.emb_dim, cfg.hidden, cfg.block_size
+    return {"C": (V, E), "W1": (T * E, H), "b1": (H,), "W2": (H, V), "b2": (V,)}

@@ -15,7 +15,6 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .chars import STRIP, char_problem, has_visible, printable, split_lines  # noqa: F401  (printable: for clients)
 from .errors import DataError
@@ -27,8 +26,8 @@ MAX_WORDS = 500_000        # at most this many names (names.txt has 32,469)
 MAX_WORD_LEN = 64          # characters in one name; longer lines are almost certainly not names
 MAX_VOCAB = 256            # distinct characters including '.'; more makes a vocabulary too large to learn
 MAX_DATASET_BYTES = 1_000_000_000  # X and Y of all three splits; names.txt at block_size 3 takes 4.6 MB
-X_DTYPE = torch.int32      # contexts: indices < 256; torch indexes with int32, the fast kernel reads int32 as is
-Y_DTYPE = torch.int64      # targets: F.cross_entropy wants int64
+X_DTYPE = np.dtype(np.int32) # contexts: indices < 256; torch indexes with int32, the fast kernel reads int32 as is
+Y_DTYPE = np.dtype(np.int64) # targets: F.cross_entropy wants int64
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "names.txt"
 
 
@@ -175,10 +174,12 @@ def build_dataset(words: list[str], block_size: int, vocab: Vocab | None = None)
         for ch in w + '.': X.append(context); Y.append(stoi[ch]); context = context[1:] + [stoi[ch]]
     (int32 halves the memory of X; torch indexes C with it exactly as with int64.)
     """
+    import torch  # here, not at the top: reading and checking names needs no torch (the app's first page, --help)
+
     _check_block_size(block_size)
     vocab = vocab or Vocab.from_words(words)
     if not words:
-        return torch.zeros((0, block_size), dtype=X_DTYPE), torch.zeros(0, dtype=Y_DTYPE)
+        return torch.from_numpy(np.zeros((0, block_size), X_DTYPE)), torch.from_numpy(np.zeros(0, Y_DTYPE))
     check_dataset_size(words, block_size)
     # Look every character up once: code points → vocabulary indices through a sorted table.
     table_cp = np.array([ord(c) for c in vocab.itos[1:]], dtype=np.uint32)
@@ -200,8 +201,8 @@ def build_dataset(words: list[str], block_size: int, vocab: Vocab | None = None)
     # Example i of name k (i = 0..len) starts at S[(examples before it) + k * block_size].
     starts = np.arange(int(lens.sum()) + nw) + np.repeat(np.arange(nw) * block_size, lens + 1)
     windows = np.lib.stride_tricks.sliding_window_view(S, block_size)  # a view: row i is S[i : i + block_size]
-    X = np.take(windows, starts, axis=0).astype(np.int32)  # gathered as uint8 (1 byte per entry), no (N, block_size) index array
-    Y = S[starts + block_size].astype(np.int64)
+    X = np.take(windows, starts, axis=0).astype(X_DTYPE)  # gathered as uint8 (1 byte per entry), no (N, block_size) index array
+    Y = S[starts + block_size].astype(Y_DTYPE)
     return torch.from_numpy(X), torch.from_numpy(Y)
 
 

@@ -9,6 +9,8 @@ the cache yet
   3. and, at the first chunk boundary after the cache is ready, hands its parameters and optimiser state over to
      the fused kernel (`to_fast`) and carries on there. Both engines compute the same steps to float32 rounding
      (tests/test_fast.py checks it), so the run continues as it would have on either.
+torch and the engines are imported where they are used: a server starts the warm-up before it has loaded torch
+(explorer/server_start.py).
 """
 from __future__ import annotations
 
@@ -19,20 +21,19 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .config import TrainConfig
+from .config import PARAM_NAMES, TrainConfig
 from .errors import ConfigError
-from .model import PARAM_NAMES
-from .reference import ReferenceEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 _warmup: subprocess.Popen | None = None  # this process's warm-up compiler (process state, like numba's own cache)
 _warmup_lock = threading.Lock()  # the server's start-up thread and a session's first run may both ask at once
 
 
-def resolve_device(device: str) -> torch.device:
+def resolve_device(device: str) -> torch.device:  # noqa: F821  (a string: torch is imported below)
     """The asked-for device, or a ConfigError saying it is not present."""
+    import torch
+
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu'")
     if device == "mps" and not torch.backends.mps.is_available():
@@ -42,6 +43,8 @@ def resolve_device(device: str) -> torch.device:
 
 def make_engine(params, Xtr, Ytr, cfg: TrainConfig):
     """The fast fused CPU kernel when it applies ("auto" on CPU), the autograd reference otherwise."""
+    from .reference import ReferenceEngine
+
     if cfg.engine == "reference" or (cfg.engine == "auto" and cfg.device != "cpu"):
         return ReferenceEngine(params, Xtr, Ytr, cfg)
     if cfg.device != "cpu":
@@ -98,6 +101,8 @@ def first_engine(params, Xtr, Ytr, cfg: TrainConfig):
     the run starts on the reference engine at once: finding out for itself would import numba in the training
     thread first (~1 s on a busy machine, before the first step of a teacher's first Start)."""
     if cfg.engine == "auto" and cfg.device == "cpu" and (warmup_state() == "running" or not kernel_cached()):
+        from .reference import ReferenceEngine
+
         start_warmup()
         return ReferenceEngine(params, Xtr, Ytr, cfg), True
     return make_engine(params, Xtr, Ytr, cfg), False
@@ -111,8 +116,10 @@ def ready_to_hand_over() -> bool | None:
     return state != "running" and kernel_cached()
 
 
-def to_fast(engine: ReferenceEngine, Xtr, Ytr, cfg: TrainConfig):
+def to_fast(engine: ReferenceEngine, Xtr, Ytr, cfg: TrainConfig):  # noqa: F821
     """A FastEngine that continues `engine`'s run: the same parameters, Adam moments and step count."""
+    import torch
+
     from .fast import FastEngine
 
     fast = FastEngine(engine.params(), Xtr, Ytr, cfg)

@@ -1,53 +1,17 @@
 """The Bengio et al. 2003 MLP of makemore part 2: C[X] → view → tanh(· W1 + b1) → · W2 + b2 → logits.
 
 Parameters are a plain dict of tensors named as in the lecture (C, W1, b1, W2, b2). `forward` is the readable
-reference every faster path is tested against.
+reference every faster path is tested against. `ModelConfig` and the parameters' names and shapes live in config.py
+(torch-free, for the CLI's --help and the app's first page) and are re-exported here.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .config import INITS, LECTURE_SEED
-from .errors import ConfigError
-
-PARAM_NAMES = ("C", "W1", "b1", "W2", "b2")
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    block_size: int = 3     # characters of context fed to the model
-    emb_dim: int = 10       # size of each character's embedding row in C
-    hidden: int = 200       # tanh units in the hidden layer
-    vocab_size: int = 27    # characters including '.' (index 0)
-    init: str = "lecture"   # "lecture": plain randn (loss ~27 at init); "saturated": softmax fixed, tanh saturated;
-                            # "scaled": part 3's both fixes (softmax and Kaiming-style tanh)
-
-    def __post_init__(self):
-        for name, lo, hi in (("block_size", 1, 64), ("emb_dim", 1, 256), ("hidden", 1, 4096), ("vocab_size", 2, 256)):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ConfigError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}")
-        if self.init not in INITS:
-            raise ConfigError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalars in C, W1, b1, W2, b2 (11,897 for the lecture's 27/3/10/200)."""
-        V, E, H, T = self.vocab_size, self.emb_dim, self.hidden, self.block_size
-        return V * E + T * E * H + H + H * V + V
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
-    V, E, H, T = cfg.vocab_size, cfg.emb_dim, cfg.hidden, cfg.block_size
-    return {"C": (V, E), "W1": (T * E, H), "b1": (H,), "W2": (H, V), "b2": (V,)}
-
+from .config import INITS, LECTURE_SEED, PARAM_NAMES, ModelConfig, param_shapes  # noqa: F401  (re-exported)
 
 def init_params(cfg: ModelConfig, seed: int = LECTURE_SEED, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """Draw C, W1, b1, W2, b2 in the notebook's order from torch.Generator().manual_seed(seed).

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from . import atomic, checkpoint
+from . import atomic
 from .runs import RUN_FORMAT, DataInfo, RunStore, new_run_id, now_iso
 
 SAVE_SECONDS = 5.0  # at most this much training between two saves of a run's folder
@@ -85,6 +85,8 @@ class RunRecorder:
                           + "".join(f"{e.step},{e.train:.6g},{e.dev:.6g}\n" for e in snap.evals))
         final = None if snap.final is None else {f"{k}_loss": v for k, v in snap.final.items()}
         extra = {"run_id": self.run_id, "status": snap.status, "step": snap.step, **(final or {})}
+        from . import checkpoint  # torch: not needed to read or list runs (the app's first page)
+
         atomic.write_bytes(d / "model.safetensors",
                            checkpoint.to_bytes(snap.params, mc, self.trainer.dataset.vocab, tc, extra=extra))
         if self.timeline is not None:

@@ -27,6 +27,7 @@ from .engines import make_engine, resolve_device  # noqa: F401  (re-exported: ol
 from .history import LossHistory
 from .instruments import Instruments
 from .model import ModelConfig, evaluate, init_params
+from .reference import ReferenceEngine
 from .schedule import lr_schedule
 from .snapshot import STATUSES, Eval, Snapshot  # noqa: F401  (re-exported)
 
@@ -205,7 +206,7 @@ class Trainer:
         self._publish(status, message, "on_end")
 
     def _name_engine(self) -> None:
-        kind = "reference" if isinstance(self._engine, engines.ReferenceEngine) else "fast"
+        kind = "reference" if isinstance(self._engine, ReferenceEngine) else "fast"
         self._engine_name = "reference (compiling the fast kernel)" if self._handover else kind
 
     def _maybe_hand_over(self) -> None:

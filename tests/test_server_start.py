@@ -1,7 +1,7 @@
-"""`streamlit run explorer/app.py` (an st.App with explorer/server_start.py's lifespan) loads the libraries the
-first page needs as the server starts, before any browser opens a session, starts the kernel's warm-up then, and loads
-the kernel once it is compiled: the first page does not wait for torch's import, nor the first Start for the kernel
-(bench/bench_cold_start.py has the figures)."""
+"""`streamlit run explorer/app.py` (an st.App with explorer/server_start.py's lifespan) starts the kernel's warm-up as
+the server starts, loads torch and the core once the first page is drawn — or, as here, when no browser has come
+within server_start.FIRST_PAGE_WAIT seconds — and loads the kernel once it is compiled: the first Start does not wait
+for the kernel (tests/test_first_page.py: the first page needs no torch; bench/bench_cold_start.py has the figures)."""
 import os
 import time
 from pathlib import Path

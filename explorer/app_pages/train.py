@@ -43,7 +43,7 @@ def _metrics(snap) -> None:
     cols = st.columns(5)
     if snap is None:
         try:
-            model, train = build_configs(values(), len(holder.dataset(int(values()["block_size"])).vocab))
+            model, train = build_configs(values(), len(holder.names.vocab))  # no dataset built, no torch
             n_params, lr = f"{model.n_params:,}", series.fmt_lr(train.lr)
         except MLPLMError:
             n_params, lr = "—", "—"
