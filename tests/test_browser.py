@@ -135,6 +135,26 @@ def test_two_sessions_are_isolated_and_closing_a_tab_stops_its_run(browser, serv
     assert (server.cpu_seconds() - c0) / (time.perf_counter() - t0) < 0.5, "the server still trains with no tab open"
 
 
+def test_the_samplers_model_line_follows_the_training_run(browser, server):
+    """The Sampler names the model it samples from; while the run trains, its step follows (it was drawn once)."""
+    page = open_app(browser, server)
+    set_number(page, "Steps", 20_000_000)  # still training when the page is read
+    click(page, "Start")
+    assert wait_until(lambda: metric_int(page, "Step") > 0, 30)
+    page.get_by_role("link", name="Sampler").first.click()
+    wait_app_ready(page)
+
+    def model_step() -> int:
+        m = re.search(r"Model: run \d+, step ([\d,]+) \(running\)", page.inner_text("[data-testid='stMain']"))
+        return int(m.group(1).replace(",", "")) if m else -1
+
+    first = model_step()
+    assert first >= 0, page.inner_text("[data-testid='stMain']")[:500]
+    assert wait_until(lambda: model_step() > first, 15), "the Sampler's model line stayed at its first step"
+    click(page, "Stop")
+    page.close()
+
+
 def test_server_exits_promptly_on_sigterm_mid_run(browser, tmp_path):
     srv = Server(tmp_path / "streamlit.log")
     srv.wait_healthy()

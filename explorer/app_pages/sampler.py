@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import charts, run_panel, sampler_charts
-from explorer.session import figure, get_holder, md_literal
+from explorer.session import figure, get_holder, live, md_literal
 from mlp_lm.errors import MLPLMError
 from mlp_lm.export import samples_csv
 from mlp_lm.sampler import SAMPLE_SEED, label, next_step, sample, score
@@ -19,6 +19,11 @@ view = holder.view()  # the current run's latest snapshot, or a run opened from 
 PLOT_CONFIG = {"displaylogo": False, "displayModeBar": False}  # nothing to zoom in a bar chart; no toolbar over a title
 
 
+def _model_caption() -> None:
+    v = holder.view()
+    st.caption(f"Model: {md_literal(v.label)}, step {v.step:,} ({v.status}) — samples use the latest parameters.")
+
+
 def render() -> None:
     ds = view.dataset  # None: a stored run whose names are unknown (its samples cannot be labelled)
     vocab, itos = view.vocab, list(view.vocab.itos)
@@ -28,10 +33,10 @@ def render() -> None:
     def where_of(names) -> list[str]:
         return [WHERE[w] for w in label(names, ds)] if ds is not None else ["unknown"] * len(names)
 
-    if not view.opened:  # an opened run is named in the banner above
-        st.caption(f"Model: {md_literal(view.label)}, step {view.step:,} ({view.status}) — samples use the latest parameters.")
+    if not view.opened:  # an opened run is named in the banner above; the current run's step follows it as it trains
+        live(holder, _model_caption, key="samp_model")
 
-    c = st.columns(5)
+    c = st.columns([1.1, 1.5, 1, 1, 1])  # the seed's box shows all ten digits
     n = c[0].number_input("Names", 1, 100, 20, key="samp_n", persist_state="session")
     seed = c[1].number_input("Seed", 0, 2**32 - 1, SAMPLE_SEED, key="samp_seed", persist_state="session",
                              help=f"{SAMPLE_SEED} is the notebook's sampling seed (2147483647 + 10).")
