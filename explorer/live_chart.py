@@ -17,17 +17,15 @@ serves it.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import numpy as np
-import plotly
 import streamlit as st
 import streamlit.components.v1 as components
 from plotly.io.json import to_json_plotly
 
 from . import plotly_js
 
-_PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
+_PLOTLY_DIR = plotly_js.FILE.parent  # plotly's package_data
 _SERVED = components.declare_component("plotlyjs", path=str(_PLOTLY_DIR))  # registers the folder's files for serving
 PLOTLY_URL = f"./component/{__name__}.plotlyjs/plotly.min.js"
 
