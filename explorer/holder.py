@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 import weakref
-
 from typing import TYPE_CHECKING
 
 from mlp_lm.data import Dataset, load_words, make_dataset

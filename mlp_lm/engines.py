@@ -19,18 +19,24 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import PARAM_NAMES, TrainConfig
 from .errors import ConfigError
 
+if TYPE_CHECKING:
+    import torch
+
+    from .reference import ReferenceEngine
+
 ROOT = Path(__file__).resolve().parent.parent
 _warmup: subprocess.Popen | None = None  # this process's warm-up compiler (process state, like numba's own cache)
 _warmup_lock = threading.Lock()  # the server's start-up thread and a session's first run may both ask at once
 
 
-def resolve_device(device: str) -> torch.device:  # noqa: F821  (a string: torch is imported below)
+def resolve_device(device: str) -> torch.device:
     """The asked-for device, or a ConfigError saying it is not present."""
     import torch
 
@@ -116,7 +122,7 @@ def ready_to_hand_over() -> bool | None:
     return state != "running" and kernel_cached()
 
 
-def to_fast(engine: ReferenceEngine, Xtr, Ytr, cfg: TrainConfig):  # noqa: F821
+def to_fast(engine: ReferenceEngine, Xtr, Ytr, cfg: TrainConfig):
     """A FastEngine that continues `engine`'s run: the same parameters, Adam moments and step count."""
     import torch
 
