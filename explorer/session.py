@@ -13,8 +13,6 @@ import re
 import streamlit as st
 from streamlit.logger import get_logger
 
-from mlp_lm.errors import MLPLMError
-
 from . import capacity
 from .holder import Holder, default_names
 from .shared_data import bigram_loss  # noqa: F401  (the pages read it from here)

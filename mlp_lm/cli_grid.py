@@ -24,7 +24,7 @@ from pathlib import Path
 from .grid import MAX_TRIALS, PARAMS, SCALING, SearchSpec, base_settings, parse_values
 from .errors import ConfigError
 from .grid_runner import BACKENDS, GridRun
-from .presets import PRESETS, split_preset
+from .presets import split_preset
 
 EXAMPLES = {"scaling": SCALING}  # --example NAME: a built-in search
 

@@ -13,12 +13,16 @@ import random
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .chars import STRIP, char_problem, has_visible, printable, split_lines  # noqa: F401  (printable: for clients)
 from .errors import DataError
 from .files import read_limited
+
+if TYPE_CHECKING:
+    import torch
 
 TERMINATOR = "."           # index 0: start padding and end-of-name marker, as in the lecture
 MAX_FILE_BYTES = 20_000_000  # a names file larger than this is refused (names.txt is 0.23 MB)

@@ -22,7 +22,6 @@ from mlp_lm import chars, checkpoint as ck, data
 from mlp_lm.data import Vocab, dataset_bytes, load_words, make_dataset
 from mlp_lm.errors import DataError
 from mlp_lm.model import ModelConfig, forward, init_params
-from mlp_lm.sampler import sample
 
 from hostile_helpers import tiny_model, header_length
 

@@ -12,7 +12,6 @@ import unicodedata
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
 
 from mlp_lm import chars, checkpoint as ck, data
 from mlp_lm.data import Vocab, load_words

@@ -2,8 +2,6 @@
 the server starts, loads torch and the core once the first page is drawn — or, as here, when no browser has come
 within server_start.FIRST_PAGE_WAIT seconds — and loads the kernel once it is compiled: the first Start does not wait
 for the kernel (tests/test_first_page.py: the first page needs no torch; bench/bench_cold_start.py has the figures)."""
-import os
-import time
 from pathlib import Path
 
 from browser import Server, wait_until
