@@ -30,8 +30,8 @@ MAX_WORDS = 500_000        # at most this many names (names.txt has 32,469)
 MAX_WORD_LEN = 64          # characters in one name; longer lines are almost certainly not names
 MAX_VOCAB = 256            # distinct characters including '.'; more makes a vocabulary too large to learn
 MAX_DATASET_BYTES = 1_000_000_000  # X and Y of all three splits; names.txt at block_size 3 takes 4.6 MB
-X_DTYPE = np.dtype(np.int32) # contexts: indices < 256; torch indexes with int32, the fast kernel reads int32 as is
-Y_DTYPE = np.dtype(np.int64) # targets: F.cross_entropy wants int64
+X_DTYPE = np.dtype(np.int32)  # contexts: indices < 256; torch indexes with int32, the fast kernel reads int32 as is
+Y_DTYPE = np.dtype(np.int64)  # targets: F.cross_entropy wants int64
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "names.txt"
 
 

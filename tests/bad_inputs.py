@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app_helpers import holder  # noqa: E402
 from test_hostile_models import CRAFTED, huge  # noqa: E402
-from explorer.holder import OPEN_HOLDERS, Holder  # noqa: E402
+from explorer.holder import OPEN_HOLDERS  # noqa: E402
 from explorer.session import shown  # noqa: E402
 from mlp_lm import checkpoint as ck  # noqa: E402
 from mlp_lm.cli import main  # noqa: E402
@@ -168,9 +169,7 @@ def fresh_app() -> AppTest:
     return at
 
 
-def the_holder() -> Holder:
-    (h,) = list(OPEN_HOLDERS)
-    return h
+the_holder = holder  # the one open session's holder (tests/app_helpers.py)
 
 
 def page_metric(at, label):
